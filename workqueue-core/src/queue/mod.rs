@@ -1,0 +1,651 @@
+//! The work queue: client-go's `TypedRateLimitingInterface` in one type.
+//!
+//! # Guarantees
+//! - A key is never handed to two callers at once: a key added while it is
+//!   being processed is handed out again only after [`Queue::done`].
+//! - Adds collapse: a key waiting to be handed out is queued once however
+//!   often it is added, and keeps its place.
+//! - Nothing is lost: every key added is handed out at least once after its
+//!   last add, unless the queue is shut down without drain first.
+//!
+//! # Delays without a thread
+//! Keys from [`Queue::add_after`] wait in a heap inside the queue. No
+//! hidden thread moves them: every call that looks at the ready keys first
+//! moves the ones that are due, and one blocked getter (the leader) sleeps
+//! until the earliest ready time while the others sleep untimed — the
+//! leader/follower pattern of Java's `DelayQueue`. Callers never block on a
+//! full buffer (client-go's `AddAfter` can, behind a 1000-slot channel).
+//!
+//! # Shutdown
+//! [`Queue::shutdown`] stops accepting keys and wakes every getter; keys
+//! already queued are still handed out, and getters see
+//! [`GetError::ShutDown`] once none is left. Keys still waiting for a delay
+//! are dropped by both kinds of shutdown: they have not been added yet.
+//!
+//! [`Queue::shutdown_with_drain`] also waits until every key that was
+//! queued or being processed has been handed out and marked done. client-go
+//! waits only for the keys being processed, so keys still queued can be
+//! abandoned (kubernetes#141079). While a drain waits, a getter that finds
+//! nothing ready keeps waiting if a key being processed was added again and
+//! will come back at `done`, instead of reporting shutdown and leaving that
+//! key with no worker.
+
+mod builder;
+mod delayed;
+mod readiness;
+mod state;
+
+pub use builder::QueueBuilder;
+pub use readiness::{Readiness, ReadinessObserver};
+
+use crate::clock::{Clock, ClockListener};
+use crate::rate_limit::RateLimiter;
+use crate::sync::{lock, wait_timeout, wait_untimed, Arc, Condvar, Mutex, MutexGuard};
+use readiness::Observer;
+use state::{Added, Finished, QueueState};
+use std::fmt;
+use std::hash::Hash;
+use std::time::{Duration, Instant};
+
+/// The key types a queue accepts.
+pub trait Key: Hash + Eq + Clone + Send + 'static {}
+impl<T: Hash + Eq + Clone + Send + 'static> Key for T {}
+
+/// Why a get returned no key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GetError {
+    /// Nothing became ready before the timeout (or at once, for `try_get`).
+    Empty,
+    /// The queue is shut down and nothing is left to hand out.
+    ShutDown,
+}
+
+impl fmt::Display for GetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GetError::Empty => "no key became ready in time",
+            GetError::ShutDown => "the queue is shut down and empty",
+        })
+    }
+}
+
+impl std::error::Error for GetError {}
+
+/// A work queue of keys. Cloning gives another handle to the same queue.
+pub struct Queue<K: Key> {
+    shared: Arc<Shared<K>>,
+}
+
+impl<K: Key> Clone for Queue<K> {
+    fn clone(&self) -> Self {
+        Queue {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+struct Shared<K> {
+    state: Mutex<Locked<K>>,
+    /// Getters sleep here.
+    getters: Condvar,
+    /// `shutdown_with_drain` sleeps here.
+    drain: Condvar,
+    clock: Clock,
+    limiter: Box<dyn RateLimiter<K>>,
+    name: Option<String>,
+}
+
+/// The state plus who is asleep, so wakeups are sent only when someone
+/// waits (a notify with no waiter still costs a system call).
+struct Locked<K> {
+    queue: QueueState<K>,
+    sleeping_getters: usize,
+    /// Getters already woken and not yet running again.
+    woken_getters: usize,
+    /// The getter timed for the earliest delayed key, by ticket.
+    leader: Option<u64>,
+    next_ticket: u64,
+    drain_waiters: usize,
+    observer: Option<Observer>,
+}
+
+impl<K> Locked<K> {
+    /// Claims a wakeup for one sleeping getter that no wakeup is on its way to.
+    fn claim_wakeup(&mut self) -> bool {
+        if self.sleeping_getters > self.woken_getters {
+            self.woken_getters += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Claims a wakeup for every sleeping getter.
+    fn claim_all_wakeups(&mut self) -> bool {
+        let any = self.sleeping_getters > self.woken_getters;
+        self.woken_getters = self.sleeping_getters;
+        any
+    }
+}
+
+/// Which sleeping getters to wake once the lock is released.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wakeup {
+    Nobody,
+    One,
+    All,
+}
+
+impl<K: Key> Locked<K> {
+    /// After a get or done: sleepers must all learn that the queue is
+    /// exhausted; otherwise one is woken if it would find something to do
+    /// (more ready keys, or delayed keys with no leader timed for them).
+    fn wakeup_after_change(&mut self) -> Wakeup {
+        if self.queue.exhausted() {
+            if self.claim_all_wakeups() {
+                return Wakeup::All;
+            }
+        } else if (self.queue.ready_len() > 0
+            || (self.leader.is_none() && !self.queue.delayed.is_empty()))
+            && self.claim_wakeup()
+        {
+            return Wakeup::One;
+        }
+        Wakeup::Nobody
+    }
+}
+
+/// How long a get may wait.
+#[derive(Clone, Copy)]
+enum Wait {
+    Never,
+    Until(Instant),
+    Forever,
+}
+
+impl Wait {
+    fn from_timeout(timeout: Option<Duration>) -> Wait {
+        match timeout {
+            None => Wait::Forever,
+            Some(timeout) if timeout.is_zero() => Wait::Never,
+            // A timeout too large for an `Instant` is as good as forever.
+            Some(timeout) => Instant::now()
+                .checked_add(timeout)
+                .map_or(Wait::Forever, Wait::Until),
+        }
+    }
+}
+
+impl<K: Key> Default for Queue<K> {
+    fn default() -> Self {
+        Queue::new()
+    }
+}
+
+impl<K: Key> Queue<K> {
+    /// An unnamed queue on the real clock with the default controller rate
+    /// limiter.
+    pub fn new() -> Self {
+        QueueBuilder::new().build()
+    }
+
+    /// Configures a queue: name, clock, rate limiter.
+    pub fn builder() -> QueueBuilder<K> {
+        QueueBuilder::new()
+    }
+
+    fn from_parts(name: Option<String>, clock: Clock, limiter: Box<dyn RateLimiter<K>>) -> Self {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(Locked {
+                queue: QueueState::new(),
+                sleeping_getters: 0,
+                woken_getters: 0,
+                leader: None,
+                next_ticket: 0,
+                drain_waiters: 0,
+                observer: None,
+            }),
+            getters: Condvar::new(),
+            drain: Condvar::new(),
+            clock,
+            limiter,
+            name,
+        });
+        let listener: Arc<dyn ClockListener> = shared.clone();
+        shared.clock.subscribe(Arc::downgrade(&listener));
+        Queue { shared }
+    }
+
+    /// The name given at construction, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.shared.name.as_deref()
+    }
+
+    /// The clock every timing rule of this queue reads.
+    pub fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    /// The rate limiter behind `add_rate_limited`.
+    pub fn rate_limiter(&self) -> &dyn RateLimiter<K> {
+        &*self.shared.limiter
+    }
+
+    /// Installs `observer` (replacing any earlier one) and reports the
+    /// current readiness to it at once. See [`ReadinessObserver`].
+    pub fn observe_readiness(&self, observer: Arc<dyn ReadinessObserver>) {
+        let mut st = lock(&self.shared.state);
+        st.observer = Some(Observer::new(observer));
+        self.promote_due(&mut st);
+        self.shared.report_readiness(&mut st);
+    }
+
+    /// Marks `key` as needing processing. Returns true when this scheduled
+    /// a new run of the key: it was neither waiting to be handed out nor
+    /// already added again while being processed. Returns false when the
+    /// add collapsed into a pending run, or the queue is shutting down.
+    pub fn add(&self, key: K) -> bool {
+        let mut st = lock(&self.shared.state);
+        let added = st.queue.add(key);
+        self.after_add(st, added)
+    }
+
+    /// Adds every key under one lock. Returns how many scheduled a new run.
+    pub fn add_batch<I: IntoIterator<Item = K>>(&self, keys: I) -> usize {
+        let mut st = lock(&self.shared.state);
+        let mut scheduled = 0;
+        let mut wakeups = 0;
+        for key in keys {
+            match st.queue.add(key) {
+                Added::Queued => {
+                    scheduled += 1;
+                    if st.claim_wakeup() {
+                        wakeups += 1;
+                    }
+                }
+                Added::MarkedDirty => scheduled += 1,
+                Added::Collapsed | Added::Rejected => {}
+            }
+        }
+        self.shared.report_readiness(&mut st);
+        drop(st);
+        for _ in 0..wakeups {
+            self.shared.getters.notify_one();
+        }
+        scheduled
+    }
+
+    fn after_add(&self, mut st: MutexGuard<'_, Locked<K>>, added: Added) -> bool {
+        match added {
+            Added::Queued => {
+                self.shared.report_readiness(&mut st);
+                let wake = st.claim_wakeup();
+                drop(st);
+                if wake {
+                    self.shared.getters.notify_one();
+                }
+                true
+            }
+            Added::MarkedDirty => true,
+            Added::Collapsed | Added::Rejected => false,
+        }
+    }
+
+    /// Adds `key` once `delay` has passed on the queue's clock; a zero delay
+    /// adds at once. If the key already waits for an earlier or equal time,
+    /// nothing changes: a later delay never postpones an earlier one.
+    /// Returns true when the call added the key or set its ready time.
+    pub fn add_after(&self, key: K, delay: Duration) -> bool {
+        if delay.is_zero() {
+            return self.add(key);
+        }
+        let mut st = lock(&self.shared.state);
+        if st.queue.shutting_down {
+            return false;
+        }
+        let ready = self.shared.clock.now() + delay;
+        if !st.queue.delayed.insert(key, ready) {
+            return false;
+        }
+        // A new earliest entry: whoever sleeps timed for the old one must
+        // re-time, so hand leadership to a freshly woken getter.
+        st.leader = None;
+        self.shared.report_readiness(&mut st);
+        let wake = st.claim_wakeup();
+        drop(st);
+        if wake {
+            self.shared.getters.notify_one();
+        }
+        true
+    }
+
+    /// Adds `key` after the delay its rate limiter gives now, and returns
+    /// that delay; `None` when the queue is shutting down (the limiter is
+    /// not consulted then).
+    pub fn add_rate_limited(&self, key: K) -> Option<Duration> {
+        if self.shutting_down() {
+            return None;
+        }
+        let delay = self.shared.limiter.when(&key, self.shared.clock.now());
+        self.add_after(key, delay);
+        Some(delay)
+    }
+
+    /// Tells the rate limiter to stop tracking `key` (after a success).
+    pub fn forget(&self, key: &K) {
+        self.shared.limiter.forget(key);
+    }
+
+    /// How many times `key` has been rate-limited since it was last forgotten.
+    pub fn num_requeues(&self, key: &K) -> u32 {
+        self.shared.limiter.num_requeues(key)
+    }
+
+    /// Keys ready to be handed out: not those being processed, not those
+    /// waiting for a delay (but delayed keys that are due count).
+    pub fn len(&self) -> usize {
+        let mut st = lock(&self.shared.state);
+        self.promote_due(&mut st);
+        self.shared.report_readiness(&mut st);
+        st.queue.ready_len()
+    }
+
+    /// Whether no key is ready to be handed out.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keys handed out and not yet done.
+    pub fn processing_len(&self) -> usize {
+        lock(&self.shared.state).queue.processing_len()
+    }
+
+    /// Keys waiting for a delay that has not yet passed.
+    pub fn delayed_len(&self) -> usize {
+        let mut st = lock(&self.shared.state);
+        self.promote_due(&mut st);
+        st.queue.delayed.len()
+    }
+
+    /// Blocks until a key is ready and hands it out; `None` once the queue
+    /// is shut down and nothing is left. Call [`Queue::done`] after
+    /// processing the key.
+    pub fn get(&self) -> Option<K> {
+        self.next_key(Wait::Forever).ok()
+    }
+
+    /// Like [`Queue::get`], waiting at most `timeout` (real time).
+    pub fn get_timeout(&self, timeout: Duration) -> Result<K, GetError> {
+        self.next_key(Wait::from_timeout(Some(timeout)))
+    }
+
+    /// Hands out a ready key without waiting.
+    pub fn try_get(&self) -> Result<K, GetError> {
+        self.next_key(Wait::Never)
+    }
+
+    /// Waits up to `timeout` (`None`: forever) for a key, then hands out up
+    /// to `max` ready keys at once, oldest first.
+    pub fn get_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<K>, GetError> {
+        let mut keys = Vec::new();
+        self.get_batch_into(&mut keys, max, timeout)?;
+        Ok(keys)
+    }
+
+    /// [`Queue::get_batch`] into a caller's collection; returns how many
+    /// keys were appended. `max == 0` returns `Ok(0)` at once.
+    pub fn get_batch_into<E: Extend<K>>(
+        &self,
+        out: &mut E,
+        max: usize,
+        timeout: Option<Duration>,
+    ) -> Result<usize, GetError> {
+        if max == 0 {
+            return Ok(0);
+        }
+        let first = self.next_key_locked(Wait::from_timeout(timeout))?;
+        let (key, mut st) = first;
+        out.extend(Some(key));
+        let mut taken = 1;
+        while taken < max {
+            match st.queue.pop() {
+                Some(key) => {
+                    out.extend(Some(key));
+                    taken += 1;
+                }
+                None => break,
+            }
+        }
+        self.leave_get(st);
+        Ok(taken)
+    }
+
+    fn next_key(&self, wait: Wait) -> Result<K, GetError> {
+        let (key, st) = self.next_key_locked(wait)?;
+        self.leave_get(st);
+        Ok(key)
+    }
+
+    /// Waits for a key as `wait` allows; on success returns it with the lock
+    /// still held so a batch can take more.
+    fn next_key_locked(&self, wait: Wait) -> Result<(K, MutexGuard<'_, Locked<K>>), GetError> {
+        let mut st = lock(&self.shared.state);
+        loop {
+            self.promote_due(&mut st);
+            if let Some(key) = st.queue.pop() {
+                return Ok((key, st));
+            }
+            if st.queue.exhausted() {
+                self.shared.report_readiness(&mut st);
+                return Err(GetError::ShutDown);
+            }
+            st = match self.sleep(st, wait) {
+                Ok(st) => st,
+                Err(st) => {
+                    self.leave_get(st);
+                    return Err(GetError::Empty);
+                }
+            };
+        }
+    }
+
+    /// Unlocks after a get, first passing a wakeup on if a sleeping getter
+    /// has something to do (more ready keys, or delayed keys with no leader).
+    fn leave_get(&self, mut st: MutexGuard<'_, Locked<K>>) {
+        self.shared.report_readiness(&mut st);
+        let wakeup = st.wakeup_after_change();
+        drop(st);
+        self.shared.wake_getters(wakeup);
+    }
+
+    /// Sleeps once. Returns the guard in `Err` when the wait was already over.
+    fn sleep<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, Locked<K>>,
+        how_long: Wait,
+    ) -> Result<MutexGuard<'a, Locked<K>>, MutexGuard<'a, Locked<K>>> {
+        let mut timeout = match how_long {
+            Wait::Never => return Err(st),
+            Wait::Forever => None,
+            Wait::Until(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(st);
+                }
+                Some(left)
+            }
+        };
+        let ticket = st.next_ticket;
+        st.next_ticket += 1;
+        if st.leader.is_none() {
+            if let Some(ready) = st.queue.delayed.next_ready() {
+                st.leader = Some(ticket);
+                // On a manual clock only a clock change can make it due, and
+                // the clock wakes every sleeper when it changes.
+                if !self.shared.clock.is_manual() {
+                    let until_ready = ready.saturating_duration_since(self.shared.clock.now());
+                    timeout = Some(timeout.map_or(until_ready, |t| t.min(until_ready)));
+                }
+            }
+        }
+        st.sleeping_getters += 1;
+        st = match timeout {
+            None => wait_untimed(&self.shared.getters, st),
+            Some(timeout) => wait_timeout(&self.shared.getters, st, timeout),
+        };
+        st.sleeping_getters -= 1;
+        st.woken_getters = st.woken_getters.saturating_sub(1);
+        if st.leader == Some(ticket) {
+            st.leader = None;
+        }
+        Ok(st)
+    }
+
+    fn promote_due(&self, st: &mut Locked<K>) {
+        if !st.queue.delayed.is_empty() {
+            st.queue.promote_due(self.shared.clock.now());
+        }
+    }
+
+    /// Marks the processing of `key` finished. If it was added meanwhile it
+    /// goes to the tail of the queue. Returns false (and changes nothing)
+    /// when `key` was not being processed.
+    pub fn done(&self, key: &K) -> bool {
+        let mut st = lock(&self.shared.state);
+        let finished = st.queue.done(key);
+        let wakeup = if finished == Finished::NotProcessing {
+            Wakeup::Nobody
+        } else {
+            self.shared.report_readiness(&mut st);
+            st.wakeup_after_change()
+        };
+        let wake_drain = st.drain_waiters > 0 && st.queue.drained();
+        drop(st);
+        self.shared.wake_getters(wakeup);
+        if wake_drain {
+            self.shared.drain.notify_all();
+        }
+        finished != Finished::NotProcessing
+    }
+
+    /// Stops accepting keys and wakes every blocked getter; queued keys are
+    /// still handed out. Releases a waiting `shutdown_with_drain`. Repeating
+    /// it is harmless.
+    pub fn shutdown(&self) {
+        self.shut_down(false);
+    }
+
+    /// Shuts down, then waits until every key that was queued or being
+    /// processed has been processed and marked done. Returns true when the
+    /// queue drained, false when a plain `shutdown` released the wait.
+    pub fn shutdown_with_drain(&self) -> bool {
+        self.shut_down(true);
+        self.await_drain(Wait::Forever)
+    }
+
+    /// [`Queue::shutdown_with_drain`], waiting at most `timeout`. Returns
+    /// whether the queue drained; the queue stays shut down either way and
+    /// the drain goes on, so a later call can wait again.
+    pub fn shutdown_with_drain_timeout(&self, timeout: Duration) -> bool {
+        self.shut_down(true);
+        self.await_drain(Wait::from_timeout(Some(timeout)))
+    }
+
+    /// Whether `shutdown` or `shutdown_with_drain` has been called.
+    pub fn shutting_down(&self) -> bool {
+        lock(&self.shared.state).queue.shutting_down
+    }
+
+    fn shut_down(&self, drain: bool) {
+        let mut st = lock(&self.shared.state);
+        st.queue.shut_down(drain);
+        self.shared.report_readiness(&mut st);
+        let wake_getters = st.claim_all_wakeups();
+        let wake_drain = !drain && st.drain_waiters > 0;
+        drop(st);
+        if wake_getters {
+            self.shared.getters.notify_all();
+        }
+        if wake_drain {
+            self.shared.drain.notify_all();
+        }
+    }
+
+    fn await_drain(&self, how_long: Wait) -> bool {
+        let mut st = lock(&self.shared.state);
+        loop {
+            if st.queue.drained() {
+                return true;
+            }
+            if !st.queue.draining {
+                return false;
+            }
+            st.drain_waiters += 1;
+            st = match how_long {
+                Wait::Never => {
+                    st.drain_waiters -= 1;
+                    return false;
+                }
+                Wait::Forever => wait_untimed(&self.shared.drain, st),
+                Wait::Until(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        st.drain_waiters -= 1;
+                        return st.queue.drained();
+                    }
+                    wait_timeout(&self.shared.drain, st, left)
+                }
+            };
+            st.drain_waiters -= 1;
+        }
+    }
+}
+
+impl<K: Key> Shared<K> {
+    /// Tells the readiness observer, if any, about the state under `st`.
+    fn report_readiness(&self, st: &mut Locked<K>) {
+        if let Some(observer) = st.observer.as_mut() {
+            let ready = st.queue.ready_len() > 0 || st.queue.exhausted();
+            let earliest = st.queue.delayed.next_ready();
+            observer.update(ready, earliest, &self.clock);
+        }
+    }
+
+    fn wake_getters(&self, wakeup: Wakeup) {
+        match wakeup {
+            Wakeup::Nobody => {}
+            Wakeup::One => self.getters.notify_one(),
+            Wakeup::All => self.getters.notify_all(),
+        }
+    }
+}
+
+impl<K: Key> ClockListener for Shared<K> {
+    fn clock_changed(&self) {
+        let mut st = lock(&self.state);
+        if st.observer.is_some() {
+            if !st.queue.delayed.is_empty() {
+                st.queue.promote_due(self.clock.now());
+            }
+            self.report_readiness(&mut st);
+        }
+        let wake = st.claim_all_wakeups();
+        drop(st);
+        if wake {
+            self.getters.notify_all();
+        }
+    }
+}
+
+impl<K: Key> fmt::Debug for Queue<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = lock(&self.shared.state);
+        f.debug_struct("Queue")
+            .field("name", &self.shared.name)
+            .field("ready", &st.queue.ready_len())
+            .field("processing", &st.queue.processing_len())
+            .field("delayed", &st.queue.delayed.len())
+            .field("shutting_down", &st.queue.shutting_down)
+            .finish()
+    }
+}

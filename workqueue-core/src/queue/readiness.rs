@@ -1,0 +1,62 @@
+//! Telling an event loop when a get would not block, without a thread.
+//!
+//! A binding that offers a pollable handle (an fd for epoll, libuv or
+//! asyncio) installs a [`ReadinessObserver`]. The queue calls it, under
+//! its lock so reports arrive in order, whenever the answer to "would a
+//! get block now?" or the time of the earliest delayed key changes. A
+//! queue with no observer pays one branch per call.
+
+use crate::clock::{Clock, Timestamp};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Whether a get would return at once, and when that may next change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Readiness {
+    /// A get would not block: a key is ready, or the queue is shut down and
+    /// exhausted.
+    pub ready: bool,
+    /// On the real clock, how long until the earliest delayed key is due:
+    /// arm a timer for it. `None` when nothing waits for a delay, or on a
+    /// manual clock (its changes are reported as they happen).
+    pub next_delayed_in: Option<Duration>,
+}
+
+/// Receives [`Readiness`] changes. Called with the queue's lock held: it
+/// must be quick and must not call back into the queue.
+pub trait ReadinessObserver: Send + Sync {
+    /// The readiness changed to `readiness`.
+    fn readiness_changed(&self, readiness: Readiness);
+}
+
+/// The installed observer and what it was last told.
+pub(super) struct Observer {
+    hook: Arc<dyn ReadinessObserver>,
+    last_ready: Option<bool>,
+    last_earliest: Option<Timestamp>,
+}
+
+impl Observer {
+    pub(super) fn new(hook: Arc<dyn ReadinessObserver>) -> Self {
+        Observer {
+            hook,
+            last_ready: None,
+            last_earliest: None,
+        }
+    }
+
+    /// Reports the state if it differs from the last report.
+    pub(super) fn update(&mut self, ready: bool, earliest: Option<Timestamp>, clock: &Clock) {
+        let earliest = if clock.is_manual() { None } else { earliest };
+        if self.last_ready == Some(ready) && self.last_earliest == earliest {
+            return;
+        }
+        self.last_ready = Some(ready);
+        self.last_earliest = earliest;
+        let next_delayed_in = earliest.map(|at| at.saturating_duration_since(clock.now()));
+        self.hook.readiness_changed(Readiness {
+            ready,
+            next_delayed_in,
+        });
+    }
+}

@@ -1,0 +1,142 @@
+//! The queue's state machine, without locks or waiting: what `add`, `get`
+//! and `done` do to the sets. `Queue` wraps it in a mutex.
+//!
+//! A key is in at most one of three places:
+//! - `ready`: waiting to be handed out (and in `dirty`);
+//! - `processing`: handed out, not yet done (and in `dirty` too if it was
+//!   added again meanwhile: it goes back to the tail of `ready` at `done`);
+//! - `delayed`: waiting for a ready time; it joins `ready` when that time
+//!   comes, like an `add` at that moment.
+
+use super::delayed::DelayedKeys;
+use crate::clock::Timestamp;
+use crate::hash::FastHashSet;
+use std::collections::VecDeque;
+use std::hash::Hash;
+
+pub(crate) struct QueueState<K> {
+    ready: VecDeque<K>,
+    dirty: FastHashSet<K>,
+    processing: FastHashSet<K>,
+    pub(crate) delayed: DelayedKeys<K>,
+    /// Keys in `processing` that were added again and will be requeued.
+    dirty_in_processing: usize,
+    pub(crate) shutting_down: bool,
+    /// A `shutdown_with_drain` is waiting and no plain shutdown released it.
+    pub(crate) draining: bool,
+}
+
+/// What an `add` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Added {
+    /// The key joined the tail of the ready keys.
+    Queued,
+    /// The key is being processed; it will be queued again at `done`.
+    MarkedDirty,
+    /// The key already had a run pending.
+    Collapsed,
+    /// The queue is shutting down; the key was dropped.
+    Rejected,
+}
+
+/// What a `done` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Finished {
+    /// The key was added while processing and is queued again.
+    Requeued,
+    /// The key left the queue.
+    Removed,
+    /// The key was not being processed; nothing changed.
+    NotProcessing,
+}
+
+impl<K: Hash + Eq + Clone> QueueState<K> {
+    pub(crate) fn new() -> Self {
+        QueueState {
+            ready: VecDeque::new(),
+            dirty: FastHashSet::default(),
+            processing: FastHashSet::default(),
+            delayed: DelayedKeys::new(),
+            dirty_in_processing: 0,
+            shutting_down: false,
+            draining: false,
+        }
+    }
+
+    pub(crate) fn add(&mut self, key: K) -> Added {
+        if self.shutting_down {
+            return Added::Rejected;
+        }
+        if !self.dirty.insert(key.clone()) {
+            return Added::Collapsed;
+        }
+        // `processing` is usually small or empty: skip the probe then.
+        if !self.processing.is_empty() && self.processing.contains(&key) {
+            self.dirty_in_processing += 1;
+            return Added::MarkedDirty;
+        }
+        self.ready.push_back(key);
+        Added::Queued
+    }
+
+    /// Hands out the oldest ready key and marks it processing.
+    pub(crate) fn pop(&mut self) -> Option<K> {
+        let key = self.ready.pop_front()?;
+        self.dirty.remove(&key);
+        self.processing.insert(key.clone());
+        Some(key)
+    }
+
+    pub(crate) fn done(&mut self, key: &K) -> Finished {
+        if !self.processing.remove(key) {
+            return Finished::NotProcessing;
+        }
+        if self.dirty_in_processing > 0 && self.dirty.contains(key) {
+            self.dirty_in_processing -= 1;
+            self.ready.push_back(key.clone());
+            return Finished::Requeued;
+        }
+        Finished::Removed
+    }
+
+    /// Moves every delayed key whose time has come into `ready`, in
+    /// ready-time order. Returns how many became ready.
+    pub(crate) fn promote_due(&mut self, now: Timestamp) -> usize {
+        let mut queued = 0;
+        while let Some(key) = self.delayed.pop_due(now) {
+            if self.add(key) == Added::Queued {
+                queued += 1;
+            }
+        }
+        queued
+    }
+
+    /// Keys ready to be handed out.
+    pub(crate) fn ready_len(&self) -> usize {
+        self.ready.len()
+    }
+
+    pub(crate) fn processing_len(&self) -> usize {
+        self.processing.len()
+    }
+
+    /// Whether a getter may report shutdown: nothing is ready and, while a
+    /// drain is waiting, no key being processed is due to come back.
+    pub(crate) fn exhausted(&self) -> bool {
+        self.shutting_down
+            && self.ready.is_empty()
+            && (!self.draining || self.dirty_in_processing == 0)
+    }
+
+    /// Every key that was queued or in flight has been processed and done.
+    pub(crate) fn drained(&self) -> bool {
+        self.ready.is_empty() && self.processing.is_empty()
+    }
+
+    /// Stops accepting keys; keys waiting for a delay are dropped.
+    pub(crate) fn shut_down(&mut self, drain: bool) {
+        self.shutting_down = true;
+        self.draining = drain;
+        self.delayed.clear();
+    }
+}
