@@ -6,7 +6,7 @@ DEMO_TARGETS += demo-core
 BENCH_TARGETS += bench-core
 LINT_TARGETS += lint-rust
 
-.PHONY: build-core test-core test-core-loom demo-core bench-core lint-rust
+.PHONY: build-core test-core test-core-loom demo-core bench-core lint-rust rust-tools
 
 build-core:
 	$(CARGO) build --release -p workqueue-core
@@ -25,6 +25,10 @@ demo-core:
 bench-core:
 	$(CARGO) run --release -p workqueue-bench
 
-lint-rust:
+lint-rust: rust-tools
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# rustfmt and clippy are rustup components; a fresh toolchain may lack them.
+rust-tools:
+	@command -v rustup >/dev/null && rustup component add rustfmt clippy >/dev/null 2>&1 || true

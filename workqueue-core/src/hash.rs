@@ -83,7 +83,6 @@ impl Hasher for FastHasher {
 }
 
 pub(crate) type FastHashMap<K, V> = std::collections::HashMap<K, V, FastHashState>;
-pub(crate) type FastHashSet<K> = std::collections::HashSet<K, FastHashState>;
 
 #[cfg(test)]
 mod tests {
@@ -99,8 +98,10 @@ mod tests {
         assert_eq!(hash_of(&42u64), hash_of(&42u64));
         assert_eq!(hash_of(&"pod/a"), hash_of(&String::from("pod/a")));
         // 4096 keys into 4096 slots: a random function fills about 63 %.
-        let high: FastHashSet<u64> = (0..4096u64).map(|k| hash_of(&k) >> 52).collect();
-        let low: FastHashSet<u64> = (0..4096u64).map(|k| hash_of(&k) & 4095).collect();
+        let high: std::collections::HashSet<u64> =
+            (0..4096u64).map(|k| hash_of(&k) >> 52).collect();
+        let low: std::collections::HashSet<u64> =
+            (0..4096u64).map(|k| hash_of(&k) & 4095).collect();
         assert!(high.len() > 2400, "top bits must spread: {}", high.len());
         assert!(low.len() > 2400, "low bits must spread: {}", low.len());
         assert_ne!(hash_of(&("ab", "")), hash_of(&("a", "b")));

@@ -21,9 +21,11 @@ mod clock;
 mod error;
 mod hash;
 mod parallelize;
+mod parking;
 mod queue;
 pub mod rate_limit;
 mod semaphore;
+mod spin_lock;
 mod sync;
 mod worker;
 

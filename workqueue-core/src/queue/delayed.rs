@@ -2,10 +2,10 @@
 //!
 //! A binary heap ordered by (ready time, arrival) gives the earliest entry
 //! in O(1) and keeps entries that come due together in ready-time order.
-//! A map from key to its earliest ready time makes a second `add_after` of
-//! the same key keep whichever time is earlier; when it replaces a later
-//! time, the old heap entry is left behind as stale and skipped when it
-//! surfaces. The heap is rebuilt once stale entries outnumber live ones, so
+//! A map from key to its live entry (earliest ready time and arrival
+//! number) makes a second `add_after` of the same key keep whichever time
+//! is earlier; when it replaces a later time, the old heap entry is left
+//! behind as stale and skipped when it surfaces. The heap is rebuilt once stale entries outnumber live ones, so
 //! memory stays proportional to the keys actually waiting.
 
 use crate::clock::Timestamp;
@@ -16,7 +16,8 @@ use std::hash::Hash;
 
 pub(crate) struct DelayedKeys<K> {
     heap: BinaryHeap<Entry<K>>,
-    earliest: FastHashMap<K, Timestamp>,
+    /// Each waiting key's live entry: its ready time and arrival number.
+    earliest: FastHashMap<K, (Timestamp, u64)>,
     next_arrival: u64,
 }
 
@@ -47,6 +48,18 @@ impl<K> PartialEq for Entry<K> {
 
 impl<K> Eq for Entry<K> {}
 
+/// What an insert did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Inserted {
+    /// The key already waits for an earlier or equal time.
+    Unchanged,
+    /// The key's ready time was set, behind the earliest entry.
+    Later,
+    /// The key is now the earliest entry: a getter timed for the old
+    /// earliest must re-time.
+    Earliest,
+}
+
 /// Below this many stale entries the heap is never rebuilt.
 const MIN_STALE_TO_COMPACT: usize = 64;
 
@@ -69,17 +82,16 @@ impl<K: Hash + Eq + Clone> DelayedKeys<K> {
     }
 
     /// Makes `key` ready at `ready` unless it is already waiting for an
-    /// earlier or equal time. Returns true when this entry is now the
-    /// earliest of all, so a waiter timed for the old earliest must re-time.
-    pub(crate) fn insert(&mut self, key: K, ready: Timestamp) -> bool {
+    /// earlier or equal time.
+    pub(crate) fn insert(&mut self, key: K, ready: Timestamp) -> Inserted {
+        let arrival = self.next_arrival;
         match self.earliest.get_mut(&key) {
-            Some(current) if *current <= ready => return false,
-            Some(current) => *current = ready,
+            Some((current, _)) if *current <= ready => return Inserted::Unchanged,
+            Some(live) => *live = (ready, arrival),
             None => {
-                self.earliest.insert(key.clone(), ready);
+                self.earliest.insert(key.clone(), (ready, arrival));
             }
         }
-        let arrival = self.next_arrival;
         self.next_arrival += 1;
         self.heap.push(Entry {
             ready,
@@ -87,7 +99,11 @@ impl<K: Hash + Eq + Clone> DelayedKeys<K> {
             key,
         });
         self.compact_if_mostly_stale();
-        self.heap.peek().is_some_and(|top| top.arrival == arrival)
+        if self.heap.peek().is_some_and(|top| top.arrival == arrival) {
+            Inserted::Earliest
+        } else {
+            Inserted::Later
+        }
     }
 
     /// The ready time of the earliest live entry.
@@ -115,7 +131,9 @@ impl<K: Hash + Eq + Clone> DelayedKeys<K> {
     }
 
     fn is_live(&self, entry: &Entry<K>) -> bool {
-        self.earliest.get(&entry.key) == Some(&entry.ready)
+        // The arrival number matters: a stale entry with the same ready
+        // time as a later re-insert must not jump ahead of keys between.
+        self.earliest.get(&entry.key) == Some(&(entry.ready, entry.arrival))
     }
 
     fn drop_stale_top(&mut self) {
@@ -153,18 +171,17 @@ mod tests {
     #[test]
     fn earliest_time_wins_and_fires_once() {
         let mut delayed = DelayedKeys::new();
-        assert!(delayed.insert("a", at(50)));
-        assert!(!delayed.insert("a", at(60)), "a later time never postpones");
-        assert!(delayed.insert("a", at(10)), "an earlier time replaces");
-        assert_eq!(delayed.len(), 1);
+        assert_eq!(delayed.insert("a", at(50)), Inserted::Earliest);
+        assert_eq!(delayed.insert("b", at(70)), Inserted::Later);
+        assert_eq!(delayed.insert("a", at(60)), Inserted::Unchanged);
+        assert_eq!(delayed.insert("a", at(10)), Inserted::Earliest);
+        assert_eq!(delayed.len(), 2);
         assert_eq!(delayed.next_ready(), Some(at(10)));
         assert_eq!(delayed.pop_due(at(9)), None);
         assert_eq!(delayed.pop_due(at(10)), Some("a"));
-        assert_eq!(
-            delayed.pop_due(at(100)),
-            None,
-            "the stale 50 ms entry is skipped"
-        );
+        // The stale 50 ms entry of "a" is skipped.
+        assert_eq!(delayed.pop_due(at(69)), None);
+        assert_eq!(delayed.pop_due(at(70)), Some("b"));
         assert!(delayed.is_empty());
     }
 

@@ -39,13 +39,19 @@ pub use builder::QueueBuilder;
 pub use readiness::{Readiness, ReadinessObserver};
 
 use crate::clock::{Clock, ClockListener};
+use crate::parking::Parking;
 use crate::rate_limit::RateLimiter;
-use crate::sync::{lock, wait_timeout, wait_untimed, Arc, Condvar, Mutex, MutexGuard};
+use crate::spin_lock::{SpinGuard, SpinLock};
+use crate::sync::Arc;
+use delayed::Inserted;
 use readiness::Observer;
 use state::{Added, Finished, QueueState};
 use std::fmt;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
+
+/// How many keys a batch call handles per hold of the state lock.
+pub const LOCK_HOLD_KEYS: usize = 1024;
 
 /// The key types a queue accepts.
 pub trait Key: Hash + Eq + Clone + Send + 'static {}
@@ -85,11 +91,11 @@ impl<K: Key> Clone for Queue<K> {
 }
 
 struct Shared<K> {
-    state: Mutex<Locked<K>>,
+    state: SpinLock<Locked<K>>,
     /// Getters sleep here.
-    getters: Condvar,
+    getters: Parking,
     /// `shutdown_with_drain` sleeps here.
-    drain: Condvar,
+    drain: Parking,
     clock: Clock,
     limiter: Box<dyn RateLimiter<K>>,
     name: Option<String>,
@@ -102,6 +108,10 @@ struct Locked<K> {
     sleeping_getters: usize,
     /// Getters already woken and not yet running again.
     woken_getters: usize,
+    /// Bumped by every wakeup of all getters (see `Parking`).
+    getters_generation: u64,
+    /// Bumped whenever drain waiters must re-check.
+    drain_generation: u64,
     /// The getter timed for the earliest delayed key, by ticket.
     leader: Option<u64>,
     next_ticket: u64,
@@ -121,10 +131,22 @@ impl<K> Locked<K> {
     }
 
     /// Claims a wakeup for every sleeping getter.
-    fn claim_all_wakeups(&mut self) -> bool {
-        let any = self.sleeping_getters > self.woken_getters;
+    fn claim_all_wakeups(&mut self) -> Wakeup {
+        if self.sleeping_getters == 0 {
+            return Wakeup::Nobody;
+        }
         self.woken_getters = self.sleeping_getters;
-        any
+        self.getters_generation += 1;
+        Wakeup::All(self.getters_generation)
+    }
+
+    /// Claims a wakeup for every drain waiter.
+    fn claim_drain_wakeup(&mut self) -> Option<u64> {
+        if self.drain_waiters == 0 {
+            return None;
+        }
+        self.drain_generation += 1;
+        Some(self.drain_generation)
     }
 }
 
@@ -133,7 +155,8 @@ impl<K> Locked<K> {
 enum Wakeup {
     Nobody,
     One,
-    All,
+    /// Everyone parked before this generation.
+    All(u64),
 }
 
 impl<K: Key> Locked<K> {
@@ -141,10 +164,11 @@ impl<K: Key> Locked<K> {
     /// exhausted; otherwise one is woken if it would find something to do
     /// (more ready keys, or delayed keys with no leader timed for them).
     fn wakeup_after_change(&mut self) -> Wakeup {
+        if self.sleeping_getters <= self.woken_getters {
+            return Wakeup::Nobody;
+        }
         if self.queue.exhausted() {
-            if self.claim_all_wakeups() {
-                return Wakeup::All;
-            }
+            return self.claim_all_wakeups();
         } else if (self.queue.ready_len() > 0
             || (self.leader.is_none() && !self.queue.delayed.is_empty()))
             && self.claim_wakeup()
@@ -196,17 +220,19 @@ impl<K: Key> Queue<K> {
 
     fn from_parts(name: Option<String>, clock: Clock, limiter: Box<dyn RateLimiter<K>>) -> Self {
         let shared = Arc::new(Shared {
-            state: Mutex::new(Locked {
+            state: SpinLock::new(Locked {
                 queue: QueueState::new(),
                 sleeping_getters: 0,
                 woken_getters: 0,
+                getters_generation: 0,
+                drain_generation: 0,
                 leader: None,
                 next_ticket: 0,
                 drain_waiters: 0,
                 observer: None,
             }),
-            getters: Condvar::new(),
-            drain: Condvar::new(),
+            getters: Parking::new(),
+            drain: Parking::new(),
             clock,
             limiter,
             name,
@@ -234,7 +260,7 @@ impl<K: Key> Queue<K> {
     /// Installs `observer` (replacing any earlier one) and reports the
     /// current readiness to it at once. See [`ReadinessObserver`].
     pub fn observe_readiness(&self, observer: Arc<dyn ReadinessObserver>) {
-        let mut st = lock(&self.shared.state);
+        let mut st = self.shared.state.lock();
         st.observer = Some(Observer::new(observer));
         self.promote_due(&mut st);
         self.shared.report_readiness(&mut st);
@@ -245,44 +271,53 @@ impl<K: Key> Queue<K> {
     /// already added again while being processed. Returns false when the
     /// add collapsed into a pending run, or the queue is shutting down.
     pub fn add(&self, key: K) -> bool {
-        let mut st = lock(&self.shared.state);
+        let mut st = self.shared.state.lock();
+        self.promote_due(&mut st);
         let added = st.queue.add(key);
         self.after_add(st, added)
     }
 
     /// Adds every key under one lock. Returns how many scheduled a new run.
+    ///
+    /// The lock is released every [`LOCK_HOLD_KEYS`] keys so a huge batch
+    /// does not stall other threads; getters may take the first keys before
+    /// the last are added.
     pub fn add_batch<I: IntoIterator<Item = K>>(&self, keys: I) -> usize {
-        let mut st = lock(&self.shared.state);
+        let mut keys = keys.into_iter().peekable();
         let mut scheduled = 0;
-        let mut wakeups = 0;
-        for key in keys {
-            match st.queue.add(key) {
-                Added::Queued => {
-                    scheduled += 1;
-                    if st.claim_wakeup() {
-                        wakeups += 1;
+        while keys.peek().is_some() {
+            let mut st = self.shared.state.lock();
+            self.promote_due(&mut st);
+            let mut wakeups = 0;
+            for key in keys.by_ref().take(LOCK_HOLD_KEYS) {
+                match st.queue.add(key) {
+                    Added::Queued => {
+                        scheduled += 1;
+                        if st.claim_wakeup() {
+                            wakeups += 1;
+                        }
                     }
+                    Added::MarkedDirty => scheduled += 1,
+                    Added::Collapsed | Added::Rejected => {}
                 }
-                Added::MarkedDirty => scheduled += 1,
-                Added::Collapsed | Added::Rejected => {}
             }
-        }
-        self.shared.report_readiness(&mut st);
-        drop(st);
-        for _ in 0..wakeups {
-            self.shared.getters.notify_one();
+            self.shared.report_readiness(&mut st);
+            drop(st);
+            for _ in 0..wakeups {
+                self.shared.getters.unpark_one();
+            }
         }
         scheduled
     }
 
-    fn after_add(&self, mut st: MutexGuard<'_, Locked<K>>, added: Added) -> bool {
+    fn after_add(&self, mut st: SpinGuard<'_, Locked<K>>, added: Added) -> bool {
         match added {
             Added::Queued => {
                 self.shared.report_readiness(&mut st);
                 let wake = st.claim_wakeup();
                 drop(st);
                 if wake {
-                    self.shared.getters.notify_one();
+                    self.shared.getters.unpark_one();
                 }
                 true
             }
@@ -299,13 +334,19 @@ impl<K: Key> Queue<K> {
         if delay.is_zero() {
             return self.add(key);
         }
-        let mut st = lock(&self.shared.state);
+        let mut st = self.shared.state.lock();
         if st.queue.shutting_down {
             return false;
         }
-        let ready = self.shared.clock.now() + delay;
-        if !st.queue.delayed.insert(key, ready) {
-            return false;
+        let now = self.shared.clock.now();
+        st.queue.promote_due(now);
+        match st.queue.delayed.insert(key, now + delay) {
+            Inserted::Unchanged => return false,
+            Inserted::Later => {
+                self.shared.report_readiness(&mut st);
+                return true;
+            }
+            Inserted::Earliest => {}
         }
         // A new earliest entry: whoever sleeps timed for the old one must
         // re-time, so hand leadership to a freshly woken getter.
@@ -314,7 +355,7 @@ impl<K: Key> Queue<K> {
         let wake = st.claim_wakeup();
         drop(st);
         if wake {
-            self.shared.getters.notify_one();
+            self.shared.getters.unpark_one();
         }
         true
     }
@@ -344,7 +385,7 @@ impl<K: Key> Queue<K> {
     /// Keys ready to be handed out: not those being processed, not those
     /// waiting for a delay (but delayed keys that are due count).
     pub fn len(&self) -> usize {
-        let mut st = lock(&self.shared.state);
+        let mut st = self.shared.state.lock();
         self.promote_due(&mut st);
         self.shared.report_readiness(&mut st);
         st.queue.ready_len()
@@ -357,12 +398,12 @@ impl<K: Key> Queue<K> {
 
     /// Keys handed out and not yet done.
     pub fn processing_len(&self) -> usize {
-        lock(&self.shared.state).queue.processing_len()
+        self.shared.state.lock().queue.processing_len()
     }
 
     /// Keys waiting for a delay that has not yet passed.
     pub fn delayed_len(&self) -> usize {
-        let mut st = lock(&self.shared.state);
+        let mut st = self.shared.state.lock();
         self.promote_due(&mut st);
         st.queue.delayed.len()
     }
@@ -428,8 +469,8 @@ impl<K: Key> Queue<K> {
 
     /// Waits for a key as `wait` allows; on success returns it with the lock
     /// still held so a batch can take more.
-    fn next_key_locked(&self, wait: Wait) -> Result<(K, MutexGuard<'_, Locked<K>>), GetError> {
-        let mut st = lock(&self.shared.state);
+    fn next_key_locked(&self, wait: Wait) -> Result<(K, SpinGuard<'_, Locked<K>>), GetError> {
+        let mut st = self.shared.state.lock();
         loop {
             self.promote_due(&mut st);
             if let Some(key) = st.queue.pop() {
@@ -451,7 +492,7 @@ impl<K: Key> Queue<K> {
 
     /// Unlocks after a get, first passing a wakeup on if a sleeping getter
     /// has something to do (more ready keys, or delayed keys with no leader).
-    fn leave_get(&self, mut st: MutexGuard<'_, Locked<K>>) {
+    fn leave_get(&self, mut st: SpinGuard<'_, Locked<K>>) {
         self.shared.report_readiness(&mut st);
         let wakeup = st.wakeup_after_change();
         drop(st);
@@ -461,19 +502,14 @@ impl<K: Key> Queue<K> {
     /// Sleeps once. Returns the guard in `Err` when the wait was already over.
     fn sleep<'a>(
         &'a self,
-        mut st: MutexGuard<'a, Locked<K>>,
+        mut st: SpinGuard<'a, Locked<K>>,
         how_long: Wait,
-    ) -> Result<MutexGuard<'a, Locked<K>>, MutexGuard<'a, Locked<K>>> {
-        let mut timeout = match how_long {
+    ) -> Result<SpinGuard<'a, Locked<K>>, SpinGuard<'a, Locked<K>>> {
+        let mut deadline = match how_long {
             Wait::Never => return Err(st),
             Wait::Forever => None,
-            Wait::Until(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(st);
-                }
-                Some(left)
-            }
+            Wait::Until(deadline) if deadline <= Instant::now() => return Err(st),
+            Wait::Until(deadline) => Some(deadline),
         };
         let ticket = st.next_ticket;
         st.next_ticket += 1;
@@ -484,15 +520,17 @@ impl<K: Key> Queue<K> {
                 // the clock wakes every sleeper when it changes.
                 if !self.shared.clock.is_manual() {
                     let until_ready = ready.saturating_duration_since(self.shared.clock.now());
-                    timeout = Some(timeout.map_or(until_ready, |t| t.min(until_ready)));
+                    if let Some(ready_at) = Instant::now().checked_add(until_ready) {
+                        deadline = Some(deadline.map_or(ready_at, |d| d.min(ready_at)));
+                    }
                 }
             }
         }
         st.sleeping_getters += 1;
-        st = match timeout {
-            None => wait_untimed(&self.shared.getters, st),
-            Some(timeout) => wait_timeout(&self.shared.getters, st, timeout),
-        };
+        let generation = st.getters_generation;
+        drop(st);
+        self.shared.getters.park(generation, deadline);
+        let mut st = self.shared.state.lock();
         st.sleeping_getters -= 1;
         st.woken_getters = st.woken_getters.saturating_sub(1);
         if st.leader == Some(ticket) {
@@ -511,7 +549,8 @@ impl<K: Key> Queue<K> {
     /// goes to the tail of the queue. Returns false (and changes nothing)
     /// when `key` was not being processed.
     pub fn done(&self, key: &K) -> bool {
-        let mut st = lock(&self.shared.state);
+        let mut st = self.shared.state.lock();
+        self.promote_due(&mut st);
         let finished = st.queue.done(key);
         let wakeup = if finished == Finished::NotProcessing {
             Wakeup::Nobody
@@ -519,11 +558,15 @@ impl<K: Key> Queue<K> {
             self.shared.report_readiness(&mut st);
             st.wakeup_after_change()
         };
-        let wake_drain = st.drain_waiters > 0 && st.queue.drained();
+        let wake_drain = if st.queue.drained() {
+            st.claim_drain_wakeup()
+        } else {
+            None
+        };
         drop(st);
         self.shared.wake_getters(wakeup);
-        if wake_drain {
-            self.shared.drain.notify_all();
+        if let Some(generation) = wake_drain {
+            self.shared.drain.unpark_all(generation);
         }
         finished != Finished::NotProcessing
     }
@@ -553,26 +596,26 @@ impl<K: Key> Queue<K> {
 
     /// Whether `shutdown` or `shutdown_with_drain` has been called.
     pub fn shutting_down(&self) -> bool {
-        lock(&self.shared.state).queue.shutting_down
+        self.shared.state.lock().queue.shutting_down
     }
 
     fn shut_down(&self, drain: bool) {
-        let mut st = lock(&self.shared.state);
+        let mut st = self.shared.state.lock();
+        // Keys that came due before the shutdown were added before it.
+        self.promote_due(&mut st);
         st.queue.shut_down(drain);
         self.shared.report_readiness(&mut st);
         let wake_getters = st.claim_all_wakeups();
-        let wake_drain = !drain && st.drain_waiters > 0;
+        let wake_drain = if drain { None } else { st.claim_drain_wakeup() };
         drop(st);
-        if wake_getters {
-            self.shared.getters.notify_all();
-        }
-        if wake_drain {
-            self.shared.drain.notify_all();
+        self.shared.wake_getters(wake_getters);
+        if let Some(generation) = wake_drain {
+            self.shared.drain.unpark_all(generation);
         }
     }
 
     fn await_drain(&self, how_long: Wait) -> bool {
-        let mut st = lock(&self.shared.state);
+        let mut st = self.shared.state.lock();
         loop {
             if st.queue.drained() {
                 return true;
@@ -580,22 +623,17 @@ impl<K: Key> Queue<K> {
             if !st.queue.draining {
                 return false;
             }
-            st.drain_waiters += 1;
-            st = match how_long {
-                Wait::Never => {
-                    st.drain_waiters -= 1;
-                    return false;
-                }
-                Wait::Forever => wait_untimed(&self.shared.drain, st),
-                Wait::Until(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        st.drain_waiters -= 1;
-                        return st.queue.drained();
-                    }
-                    wait_timeout(&self.shared.drain, st, left)
-                }
+            let deadline = match how_long {
+                Wait::Never => return false,
+                Wait::Forever => None,
+                Wait::Until(deadline) if deadline <= Instant::now() => return false,
+                Wait::Until(deadline) => Some(deadline),
             };
+            st.drain_waiters += 1;
+            let generation = st.drain_generation;
+            drop(st);
+            self.shared.drain.park(generation, deadline);
+            st = self.shared.state.lock();
             st.drain_waiters -= 1;
         }
     }
@@ -614,32 +652,30 @@ impl<K: Key> Shared<K> {
     fn wake_getters(&self, wakeup: Wakeup) {
         match wakeup {
             Wakeup::Nobody => {}
-            Wakeup::One => self.getters.notify_one(),
-            Wakeup::All => self.getters.notify_all(),
+            Wakeup::One => self.getters.unpark_one(),
+            Wakeup::All(generation) => self.getters.unpark_all(generation),
         }
     }
 }
 
 impl<K: Key> ClockListener for Shared<K> {
     fn clock_changed(&self) {
-        let mut st = lock(&self.state);
-        if st.observer.is_some() {
-            if !st.queue.delayed.is_empty() {
-                st.queue.promote_due(self.clock.now());
-            }
-            self.report_readiness(&mut st);
+        let mut st = self.state.lock();
+        // Keys due at the new time join now, in ready-time order, before
+        // anything added later.
+        if !st.queue.delayed.is_empty() {
+            st.queue.promote_due(self.clock.now());
         }
-        let wake = st.claim_all_wakeups();
+        self.report_readiness(&mut st);
+        let wakeup = st.claim_all_wakeups();
         drop(st);
-        if wake {
-            self.getters.notify_all();
-        }
+        self.wake_getters(wakeup);
     }
 }
 
 impl<K: Key> fmt::Debug for Queue<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = lock(&self.shared.state);
+        let st = self.shared.state.lock();
         f.debug_struct("Queue")
             .field("name", &self.shared.name)
             .field("ready", &st.queue.ready_len())

@@ -10,14 +10,27 @@
 
 use super::delayed::DelayedKeys;
 use crate::clock::Timestamp;
-use crate::hash::FastHashSet;
+use crate::hash::FastHashMap;
+use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
 use std::hash::Hash;
 
+/// Where a key known to the queue is. One map holds it, so an add, a get
+/// and a done each cost one hash-table operation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// In `ready`, waiting to be handed out.
+    Ready,
+    /// Handed out, not yet done.
+    Processing,
+    /// Handed out and added again: back to `ready` at done.
+    ProcessingDirty,
+}
+
 pub(crate) struct QueueState<K> {
     ready: VecDeque<K>,
-    dirty: FastHashSet<K>,
-    processing: FastHashSet<K>,
+    phases: FastHashMap<K, Phase>,
+    processing: usize,
     pub(crate) delayed: DelayedKeys<K>,
     /// Keys in `processing` that were added again and will be requeued.
     dirty_in_processing: usize,
@@ -54,8 +67,8 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
     pub(crate) fn new() -> Self {
         QueueState {
             ready: VecDeque::new(),
-            dirty: FastHashSet::default(),
-            processing: FastHashSet::default(),
+            phases: FastHashMap::default(),
+            processing: 0,
             delayed: DelayedKeys::new(),
             dirty_in_processing: 0,
             shutting_down: false,
@@ -67,36 +80,54 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
         if self.shutting_down {
             return Added::Rejected;
         }
-        if !self.dirty.insert(key.clone()) {
-            return Added::Collapsed;
+        match self.phases.entry(key) {
+            Entry::Vacant(vacant) => {
+                self.ready.push_back(vacant.key().clone());
+                vacant.insert(Phase::Ready);
+                Added::Queued
+            }
+            Entry::Occupied(mut occupied) => match occupied.get() {
+                Phase::Ready | Phase::ProcessingDirty => Added::Collapsed,
+                Phase::Processing => {
+                    occupied.insert(Phase::ProcessingDirty);
+                    self.dirty_in_processing += 1;
+                    Added::MarkedDirty
+                }
+            },
         }
-        // `processing` is usually small or empty: skip the probe then.
-        if !self.processing.is_empty() && self.processing.contains(&key) {
-            self.dirty_in_processing += 1;
-            return Added::MarkedDirty;
-        }
-        self.ready.push_back(key);
-        Added::Queued
     }
 
     /// Hands out the oldest ready key and marks it processing.
     pub(crate) fn pop(&mut self) -> Option<K> {
         let key = self.ready.pop_front()?;
-        self.dirty.remove(&key);
-        self.processing.insert(key.clone());
+        if let Some(phase) = self.phases.get_mut(&key) {
+            *phase = Phase::Processing;
+        }
+        self.processing += 1;
         Some(key)
     }
 
     pub(crate) fn done(&mut self, key: &K) -> Finished {
-        if !self.processing.remove(key) {
-            return Finished::NotProcessing;
+        // Remove first: the common case (processing, not re-added) is then
+        // a single hash-table operation.
+        match self.phases.remove(key) {
+            Some(Phase::Processing) => {
+                self.processing -= 1;
+                Finished::Removed
+            }
+            Some(Phase::ProcessingDirty) => {
+                self.processing -= 1;
+                self.dirty_in_processing -= 1;
+                self.phases.insert(key.clone(), Phase::Ready);
+                self.ready.push_back(key.clone());
+                Finished::Requeued
+            }
+            Some(Phase::Ready) => {
+                self.phases.insert(key.clone(), Phase::Ready);
+                Finished::NotProcessing
+            }
+            None => Finished::NotProcessing,
         }
-        if self.dirty_in_processing > 0 && self.dirty.contains(key) {
-            self.dirty_in_processing -= 1;
-            self.ready.push_back(key.clone());
-            return Finished::Requeued;
-        }
-        Finished::Removed
     }
 
     /// Moves every delayed key whose time has come into `ready`, in
@@ -117,7 +148,7 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
     }
 
     pub(crate) fn processing_len(&self) -> usize {
-        self.processing.len()
+        self.processing
     }
 
     /// Whether a getter may report shutdown: nothing is ready and, while a
@@ -130,7 +161,7 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
 
     /// Every key that was queued or in flight has been processed and done.
     pub(crate) fn drained(&self) -> bool {
-        self.ready.is_empty() && self.processing.is_empty()
+        self.ready.is_empty() && self.processing == 0
     }
 
     /// Stops accepting keys; keys waiting for a delay are dropped.
