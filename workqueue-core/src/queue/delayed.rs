@@ -77,6 +77,10 @@ impl<K: Hash + Eq + Clone> DelayedKeys<K> {
         self.earliest.len()
     }
 
+    pub(crate) fn contains(&self, key: &K) -> bool {
+        self.earliest.contains_key(key)
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.earliest.is_empty()
     }

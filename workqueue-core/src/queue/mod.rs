@@ -396,6 +396,18 @@ impl<K: Key> Queue<K> {
         self.len() == 0
     }
 
+    /// Whether the queue may still hand out `key` (it is ready, being
+    /// processed or waiting for a delay) or its rate limiter remembers
+    /// failures of it. A binding that maps keys to ids may drop an id once
+    /// this is false and it serialises its own adds of that key.
+    pub fn holds(&self, key: &K) -> bool {
+        let mut st = self.shared.state.lock();
+        self.promote_due(&mut st);
+        let queued = st.queue.contains(key);
+        drop(st);
+        queued || self.shared.limiter.num_requeues(key) > 0
+    }
+
     /// Keys handed out and not yet done.
     pub fn processing_len(&self) -> usize {
         self.shared.state.lock().queue.processing_len()

@@ -142,6 +142,11 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
         queued
     }
 
+    /// Whether `key` is ready, being processed, or waiting for a delay.
+    pub(crate) fn contains(&self, key: &K) -> bool {
+        self.phases.contains_key(key) || self.delayed.contains(key)
+    }
+
     /// Keys ready to be handed out.
     pub(crate) fn ready_len(&self) -> usize {
         self.ready.len()
