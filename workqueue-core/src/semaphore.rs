@@ -139,14 +139,16 @@ impl Semaphore {
 
     /// A permit guard if a permit is available now.
     pub fn try_access(&self) -> Option<SemaphorePermit<'_>> {
+        // `then`, not `then_some`: a permit built eagerly would be dropped
+        // on failure, releasing a permit that was never taken.
         self.try_acquire()
-            .then_some(SemaphorePermit { semaphore: self })
+            .then(|| SemaphorePermit { semaphore: self })
     }
 
     /// A permit guard, waiting at most `timeout`.
     pub fn access_timeout(&self, timeout: Duration) -> Option<SemaphorePermit<'_>> {
         self.acquire_timeout(timeout)
-            .then_some(SemaphorePermit { semaphore: self })
+            .then(|| SemaphorePermit { semaphore: self })
     }
 }
 

@@ -138,8 +138,10 @@ impl WorkerPool {
                     queue.forget(&key);
                 }
                 Err(_) if queue.num_requeues(&key) < self.max_retries => {
-                    counters.retried.fetch_add(1, Ordering::Relaxed);
-                    queue.add_rate_limited(key.clone());
+                    // A queue shutting down refuses the retry: not counted.
+                    if queue.add_rate_limited(key.clone()).is_some() {
+                        counters.retried.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
                 Err(failure) => {
                     counters.dropped.fetch_add(1, Ordering::Relaxed);

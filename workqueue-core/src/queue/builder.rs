@@ -1,8 +1,10 @@
-//! Configuration of a [`Queue`]: name, clock, rate limiter.
+//! Configuration of a [`Queue`]: name, clock, rate limiter, priority aging.
 
 use super::{Key, Queue};
 use crate::clock::Clock;
+use crate::error::ConfigError;
 use crate::rate_limit::{default_controller_rate_limiter, RateLimiter};
+use std::time::Duration;
 
 /// Builds a [`Queue`]. Every setting has a default: unnamed, the real
 /// clock, the default controller rate limiter.
@@ -10,6 +12,7 @@ pub struct QueueBuilder<K: Key> {
     name: Option<String>,
     clock: Clock,
     limiter: Option<Box<dyn RateLimiter<K>>>,
+    aging: Option<Duration>,
 }
 
 impl<K: Key> Default for QueueBuilder<K> {
@@ -25,6 +28,7 @@ impl<K: Key> QueueBuilder<K> {
             name: None,
             clock: Clock::real(),
             limiter: None,
+            aging: None,
         }
     }
 
@@ -47,11 +51,22 @@ impl<K: Key> QueueBuilder<K> {
         self
     }
 
+    /// Lets waiting keys age: a key's effective priority grows by one for
+    /// every `interval` it has waited, so low priorities are not starved by
+    /// a steady stream of high ones. Without it priority is strict.
+    pub fn priority_aging(mut self, interval: Duration) -> Result<Self, ConfigError> {
+        if interval.is_zero() {
+            return Err(ConfigError::new("aging interval", "must be positive"));
+        }
+        self.aging = Some(interval);
+        Ok(self)
+    }
+
     /// Builds the queue.
     pub fn build(self) -> Queue<K> {
         let limiter = self
             .limiter
             .unwrap_or_else(|| Box::new(default_controller_rate_limiter()));
-        Queue::from_parts(self.name, self.clock, limiter)
+        Queue::from_parts(self.name, self.clock, limiter, self.aging)
     }
 }

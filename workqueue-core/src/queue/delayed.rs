@@ -16,9 +16,17 @@ use std::hash::Hash;
 
 pub(crate) struct DelayedKeys<K> {
     heap: BinaryHeap<Entry<K>>,
-    /// Each waiting key's live entry: its ready time and arrival number.
-    earliest: FastHashMap<K, (Timestamp, u64)>,
+    /// Each waiting key's live entry: its ready time and arrival number,
+    /// and the highest priority it was delayed with.
+    earliest: FastHashMap<K, Live>,
     next_arrival: u64,
+}
+
+#[derive(Clone, Copy)]
+struct Live {
+    ready: Timestamp,
+    arrival: u64,
+    priority: i32,
 }
 
 struct Entry<K> {
@@ -85,15 +93,32 @@ impl<K: Hash + Eq + Clone> DelayedKeys<K> {
         self.earliest.is_empty()
     }
 
-    /// Makes `key` ready at `ready` unless it is already waiting for an
-    /// earlier or equal time.
-    pub(crate) fn insert(&mut self, key: K, ready: Timestamp) -> Inserted {
+    /// Makes `key` ready at `ready` with `priority`. A key already waiting
+    /// keeps the earlier of the two ready times and the higher priority.
+    pub(crate) fn insert(&mut self, key: K, ready: Timestamp, priority: i32) -> Inserted {
         let arrival = self.next_arrival;
         match self.earliest.get_mut(&key) {
-            Some((current, _)) if *current <= ready => return Inserted::Unchanged,
-            Some(live) => *live = (ready, arrival),
+            Some(live) if live.ready <= ready => {
+                if priority <= live.priority {
+                    return Inserted::Unchanged;
+                }
+                live.priority = priority;
+                return Inserted::Later;
+            }
+            Some(live) => {
+                live.ready = ready;
+                live.arrival = arrival;
+                live.priority = live.priority.max(priority);
+            }
             None => {
-                self.earliest.insert(key.clone(), (ready, arrival));
+                self.earliest.insert(
+                    key.clone(),
+                    Live {
+                        ready,
+                        arrival,
+                        priority,
+                    },
+                );
             }
         }
         self.next_arrival += 1;
@@ -117,15 +142,15 @@ impl<K: Hash + Eq + Clone> DelayedKeys<K> {
     }
 
     /// Removes and returns the earliest key whose ready time is at or
-    /// before `now`.
-    pub(crate) fn pop_due(&mut self, now: Timestamp) -> Option<K> {
+    /// before `now`, with its priority.
+    pub(crate) fn pop_due(&mut self, now: Timestamp) -> Option<(K, i32)> {
         self.drop_stale_top();
         if self.heap.peek()?.ready > now {
             return None;
         }
         let entry = self.heap.pop()?;
-        self.earliest.remove(&entry.key);
-        Some(entry.key)
+        let live = self.earliest.remove(&entry.key)?;
+        Some((entry.key, live.priority))
     }
 
     /// Forgets every waiting key.
@@ -137,7 +162,9 @@ impl<K: Hash + Eq + Clone> DelayedKeys<K> {
     fn is_live(&self, entry: &Entry<K>) -> bool {
         // The arrival number matters: a stale entry with the same ready
         // time as a later re-insert must not jump ahead of keys between.
-        self.earliest.get(&entry.key) == Some(&(entry.ready, entry.arrival))
+        self.earliest
+            .get(&entry.key)
+            .is_some_and(|live| live.ready == entry.ready && live.arrival == entry.arrival)
     }
 
     fn drop_stale_top(&mut self) {
@@ -175,17 +202,17 @@ mod tests {
     #[test]
     fn earliest_time_wins_and_fires_once() {
         let mut delayed = DelayedKeys::new();
-        assert_eq!(delayed.insert("a", at(50)), Inserted::Earliest);
-        assert_eq!(delayed.insert("b", at(70)), Inserted::Later);
-        assert_eq!(delayed.insert("a", at(60)), Inserted::Unchanged);
-        assert_eq!(delayed.insert("a", at(10)), Inserted::Earliest);
+        assert_eq!(delayed.insert("a", at(50), 0), Inserted::Earliest);
+        assert_eq!(delayed.insert("b", at(70), 0), Inserted::Later);
+        assert_eq!(delayed.insert("a", at(60), 0), Inserted::Unchanged);
+        assert_eq!(delayed.insert("a", at(10), 0), Inserted::Earliest);
         assert_eq!(delayed.len(), 2);
         assert_eq!(delayed.next_ready(), Some(at(10)));
         assert_eq!(delayed.pop_due(at(9)), None);
-        assert_eq!(delayed.pop_due(at(10)), Some("a"));
+        assert_eq!(delayed.pop_due(at(10)), Some(("a", 0)));
         // The stale 50 ms entry of "a" is skipped.
         assert_eq!(delayed.pop_due(at(69)), None);
-        assert_eq!(delayed.pop_due(at(70)), Some("b"));
+        assert_eq!(delayed.pop_due(at(70)), Some(("b", 0)));
         assert!(delayed.is_empty());
     }
 
@@ -193,10 +220,11 @@ mod tests {
     fn equal_ready_times_keep_arrival_order() {
         let mut delayed = DelayedKeys::new();
         for key in [3, 1, 2] {
-            delayed.insert(key, at(5));
+            delayed.insert(key, at(5), 0);
         }
-        delayed.insert(0, at(4));
-        let order: Vec<i32> = std::iter::from_fn(|| delayed.pop_due(at(5))).collect();
+        delayed.insert(0, at(4), 0);
+        let order: Vec<i32> =
+            std::iter::from_fn(|| delayed.pop_due(at(5)).map(|(k, _)| k)).collect();
         assert_eq!(order, vec![0, 3, 1, 2]);
     }
 
@@ -204,7 +232,7 @@ mod tests {
     fn stale_entries_are_compacted() {
         let mut delayed = DelayedKeys::new();
         for step in (0..10_000u64).rev() {
-            delayed.insert(7u64, at(step));
+            delayed.insert(7u64, at(step), 0);
         }
         assert_eq!(delayed.len(), 1);
         assert!(
@@ -212,7 +240,7 @@ mod tests {
             "heap holds {}",
             delayed.heap_len()
         );
-        assert_eq!(delayed.pop_due(at(0)), Some(7));
+        assert_eq!(delayed.pop_due(at(0)), Some((7, 0)));
         assert_eq!(delayed.next_ready(), None);
     }
 }

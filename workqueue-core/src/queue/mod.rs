@@ -33,16 +33,17 @@
 mod builder;
 mod delayed;
 mod readiness;
+mod ready;
 mod state;
 
 pub use builder::QueueBuilder;
 pub use readiness::{Readiness, ReadinessObserver};
 
-use crate::clock::{Clock, ClockListener};
+use crate::clock::{Clock, ClockListener, Timestamp};
 use crate::parking::Parking;
 use crate::rate_limit::RateLimiter;
 use crate::spin_lock::{SpinGuard, SpinLock};
-use crate::sync::Arc;
+use crate::sync::{Arc, AtomicBool, Ordering};
 use delayed::Inserted;
 use readiness::Observer;
 use state::{Added, Finished, QueueState};
@@ -99,6 +100,8 @@ struct Shared<K> {
     clock: Clock,
     limiter: Box<dyn RateLimiter<K>>,
     name: Option<String>,
+    /// Mirrors `shutting_down` for checks that need no lock.
+    closed: AtomicBool,
 }
 
 /// The state plus who is asleep, so wakeups are sent only when someone
@@ -218,10 +221,15 @@ impl<K: Key> Queue<K> {
         QueueBuilder::new()
     }
 
-    fn from_parts(name: Option<String>, clock: Clock, limiter: Box<dyn RateLimiter<K>>) -> Self {
+    fn from_parts(
+        name: Option<String>,
+        clock: Clock,
+        limiter: Box<dyn RateLimiter<K>>,
+        aging: Option<Duration>,
+    ) -> Self {
         let shared = Arc::new(Shared {
             state: SpinLock::new(Locked {
-                queue: QueueState::new(),
+                queue: QueueState::new(aging.map(|interval| (interval, clock.clone()))),
                 sleeping_getters: 0,
                 woken_getters: 0,
                 getters_generation: 0,
@@ -236,6 +244,7 @@ impl<K: Key> Queue<K> {
             clock,
             limiter,
             name,
+            closed: AtomicBool::new(false),
         });
         let listener: Arc<dyn ClockListener> = shared.clone();
         shared.clock.subscribe(Arc::downgrade(&listener));
@@ -271,9 +280,19 @@ impl<K: Key> Queue<K> {
     /// already added again while being processed. Returns false when the
     /// add collapsed into a pending run, or the queue is shutting down.
     pub fn add(&self, key: K) -> bool {
+        self.add_with_priority(key, 0)
+    }
+
+    /// [`Queue::add`] at `priority`: higher priorities are handed out
+    /// first, FIFO within a priority. A key already queued keeps the higher
+    /// of its priority and `priority`; raising it moves it to the tail of
+    /// its new level. A key being processed comes back at `done` with the
+    /// highest priority it was added with meanwhile. Plain `add` is
+    /// priority 0.
+    pub fn add_with_priority(&self, key: K, priority: i32) -> bool {
         let mut st = self.shared.state.lock();
         self.promote_due(&mut st);
-        let added = st.queue.add(key);
+        let added = st.queue.add(key, priority);
         self.after_add(st, added)
     }
 
@@ -290,7 +309,7 @@ impl<K: Key> Queue<K> {
             self.promote_due(&mut st);
             let mut wakeups = 0;
             for key in keys.by_ref().take(LOCK_HOLD_KEYS) {
-                match st.queue.add(key) {
+                match st.queue.add(key, 0) {
                     Added::Queued => {
                         scheduled += 1;
                         if st.claim_wakeup() {
@@ -331,16 +350,29 @@ impl<K: Key> Queue<K> {
     /// nothing changes: a later delay never postpones an earlier one.
     /// Returns true when the call added the key or set its ready time.
     pub fn add_after(&self, key: K, delay: Duration) -> bool {
+        self.add_after_with_priority(key, delay, 0)
+    }
+
+    /// [`Queue::add_after`] at `priority`. A key already waiting keeps the
+    /// earlier ready time and the higher priority.
+    pub fn add_after_with_priority(&self, key: K, delay: Duration, priority: i32) -> bool {
         if delay.is_zero() {
-            return self.add(key);
+            return self.add_with_priority(key, priority);
+        }
+        self.schedule(key, delay, priority, self.shared.clock.now())
+    }
+
+    /// Makes `key` ready `delay` after `now` (a time already read).
+    fn schedule(&self, key: K, delay: Duration, priority: i32, now: Timestamp) -> bool {
+        if delay.is_zero() {
+            return self.add_with_priority(key, priority);
         }
         let mut st = self.shared.state.lock();
         if st.queue.shutting_down {
             return false;
         }
-        let now = self.shared.clock.now();
         st.queue.promote_due(now);
-        match st.queue.delayed.insert(key, now + delay) {
+        match st.queue.delayed.insert(key, now + delay, priority) {
             Inserted::Unchanged => return false,
             Inserted::Later => {
                 self.shared.report_readiness(&mut st);
@@ -364,11 +396,19 @@ impl<K: Key> Queue<K> {
     /// that delay; `None` when the queue is shutting down (the limiter is
     /// not consulted then).
     pub fn add_rate_limited(&self, key: K) -> Option<Duration> {
-        if self.shutting_down() {
+        self.add_rate_limited_with_priority(key, 0)
+    }
+
+    /// [`Queue::add_rate_limited`] at `priority`.
+    pub fn add_rate_limited_with_priority(&self, key: K, priority: i32) -> Option<Duration> {
+        // A flag read, not the lock: the limiter must not count a failure
+        // for a key the queue would refuse.
+        if self.shared.closed.load(Ordering::Acquire) {
             return None;
         }
-        let delay = self.shared.limiter.when(&key, self.shared.clock.now());
-        self.add_after(key, delay);
+        let now = self.shared.clock.now();
+        let delay = self.shared.limiter.when(&key, now);
+        self.schedule(key, delay, priority, now);
         Some(delay)
     }
 
@@ -408,6 +448,14 @@ impl<K: Key> Queue<K> {
         queued || self.shared.limiter.num_requeues(key) > 0
     }
 
+    /// Ready keys per priority, highest priority first (one entry per
+    /// priority in use).
+    pub fn len_by_priority(&self) -> Vec<(i32, usize)> {
+        let mut st = self.shared.state.lock();
+        self.promote_due(&mut st);
+        st.queue.ready_len_by_priority()
+    }
+
     /// Keys handed out and not yet done.
     pub fn processing_len(&self) -> usize {
         self.shared.state.lock().queue.processing_len()
@@ -437,8 +485,16 @@ impl<K: Key> Queue<K> {
         self.next_key(Wait::Never)
     }
 
+    /// Like [`Queue::get_timeout`] (`None`: wait forever, zero: do not
+    /// wait), also returning the priority the key was queued with.
+    pub fn get_with_priority(&self, timeout: Option<Duration>) -> Result<(K, i32), GetError> {
+        let (item, st) = self.next_key_locked(Wait::from_timeout(timeout))?;
+        self.leave_get(st);
+        Ok(item)
+    }
+
     /// Waits up to `timeout` (`None`: forever) for a key, then hands out up
-    /// to `max` ready keys at once, oldest first.
+    /// to `max` ready keys at once, in the order `get` would.
     pub fn get_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<K>, GetError> {
         let mut keys = Vec::new();
         self.get_batch_into(&mut keys, max, timeout)?;
@@ -456,13 +512,12 @@ impl<K: Key> Queue<K> {
         if max == 0 {
             return Ok(0);
         }
-        let first = self.next_key_locked(Wait::from_timeout(timeout))?;
-        let (key, mut st) = first;
+        let ((key, _), mut st) = self.next_key_locked(Wait::from_timeout(timeout))?;
         out.extend(Some(key));
         let mut taken = 1;
         while taken < max {
             match st.queue.pop() {
-                Some(key) => {
+                Some((key, _)) => {
                     out.extend(Some(key));
                     taken += 1;
                 }
@@ -474,19 +529,23 @@ impl<K: Key> Queue<K> {
     }
 
     fn next_key(&self, wait: Wait) -> Result<K, GetError> {
-        let (key, st) = self.next_key_locked(wait)?;
+        let ((key, _), st) = self.next_key_locked(wait)?;
         self.leave_get(st);
         Ok(key)
     }
 
-    /// Waits for a key as `wait` allows; on success returns it with the lock
-    /// still held so a batch can take more.
-    fn next_key_locked(&self, wait: Wait) -> Result<(K, SpinGuard<'_, Locked<K>>), GetError> {
+    /// Waits for a key as `wait` allows; on success returns it and its
+    /// priority with the lock still held so a batch can take more.
+    #[allow(clippy::type_complexity)]
+    fn next_key_locked(
+        &self,
+        wait: Wait,
+    ) -> Result<((K, i32), SpinGuard<'_, Locked<K>>), GetError> {
         let mut st = self.shared.state.lock();
         loop {
             self.promote_due(&mut st);
-            if let Some(key) = st.queue.pop() {
-                return Ok((key, st));
+            if let Some(item) = st.queue.pop() {
+                return Ok((item, st));
             }
             if st.queue.exhausted() {
                 self.shared.report_readiness(&mut st);
@@ -583,6 +642,58 @@ impl<K: Key> Queue<K> {
         finished != Finished::NotProcessing
     }
 
+    /// [`Queue::done`] for every key, under one lock per
+    /// [`LOCK_HOLD_KEYS`] keys. Returns how many were being processed.
+    pub fn done_batch<'k, I>(&self, keys: I) -> usize
+    where
+        I: IntoIterator<Item = &'k K>,
+        K: 'k,
+    {
+        let mut keys = keys.into_iter().peekable();
+        let mut finished = 0;
+        while keys.peek().is_some() {
+            let mut st = self.shared.state.lock();
+            self.promote_due(&mut st);
+            let mut requeued = 0;
+            for key in keys.by_ref().take(LOCK_HOLD_KEYS) {
+                match st.queue.done(key) {
+                    Finished::Requeued => {
+                        finished += 1;
+                        requeued += 1;
+                    }
+                    Finished::Removed => finished += 1,
+                    Finished::NotProcessing => {}
+                }
+            }
+            self.shared.report_readiness(&mut st);
+            // One wakeup per requeued key while sleepers are left, or all
+            // of them once the queue is exhausted.
+            let mut wakeups = Vec::new();
+            for _ in 0..requeued.max(1) {
+                let wakeup = st.wakeup_after_change();
+                if wakeup != Wakeup::Nobody {
+                    wakeups.push(wakeup);
+                }
+                if wakeup != Wakeup::One {
+                    break;
+                }
+            }
+            let wake_drain = if st.queue.drained() {
+                st.claim_drain_wakeup()
+            } else {
+                None
+            };
+            drop(st);
+            for wakeup in wakeups {
+                self.shared.wake_getters(wakeup);
+            }
+            if let Some(generation) = wake_drain {
+                self.shared.drain.unpark_all(generation);
+            }
+        }
+        finished
+    }
+
     /// Stops accepting keys and wakes every blocked getter; queued keys are
     /// still handed out. Releases a waiting `shutdown_with_drain`. Repeating
     /// it is harmless.
@@ -616,6 +727,7 @@ impl<K: Key> Queue<K> {
         // Keys that came due before the shutdown were added before it.
         self.promote_due(&mut st);
         st.queue.shut_down(drain);
+        self.shared.closed.store(true, Ordering::Release);
         self.shared.report_readiness(&mut st);
         let wake_getters = st.claim_all_wakeups();
         let wake_drain = if drain { None } else { st.claim_drain_wakeup() };

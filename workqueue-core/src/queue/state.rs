@@ -2,18 +2,20 @@
 //! and `done` do to the sets. `Queue` wraps it in a mutex.
 //!
 //! A key is in at most one of three places:
-//! - `ready`: waiting to be handed out (and in `dirty`);
-//! - `processing`: handed out, not yet done (and in `dirty` too if it was
-//!   added again meanwhile: it goes back to the tail of `ready` at `done`);
+//! - `ready`: waiting to be handed out;
+//! - `processing`: handed out, not yet done (and marked dirty if it was
+//!   added again meanwhile: it goes back to `ready` at `done`, with the
+//!   highest priority it was added with);
 //! - `delayed`: waiting for a ready time; it joins `ready` when that time
 //!   comes, like an `add` at that moment.
 
 use super::delayed::DelayedKeys;
-use crate::clock::Timestamp;
+use super::ready::ReadyKeys;
+use crate::clock::{Clock, Timestamp};
 use crate::hash::FastHashMap;
 use std::collections::hash_map::Entry;
-use std::collections::VecDeque;
 use std::hash::Hash;
+use std::time::Duration;
 
 /// Where a key known to the queue is. One map holds it, so an add, a get
 /// and a done each cost one hash-table operation.
@@ -23,12 +25,13 @@ enum Phase {
     Ready,
     /// Handed out, not yet done.
     Processing,
-    /// Handed out and added again: back to `ready` at done.
-    ProcessingDirty,
+    /// Handed out and added again: back to `ready` at done, with this
+    /// priority (the highest it was added with meanwhile).
+    ProcessingDirty(i32),
 }
 
 pub(crate) struct QueueState<K> {
-    ready: VecDeque<K>,
+    ready: ReadyKeys<K>,
     phases: FastHashMap<K, Phase>,
     processing: usize,
     pub(crate) delayed: DelayedKeys<K>,
@@ -64,9 +67,11 @@ pub(crate) enum Finished {
 }
 
 impl<K: Hash + Eq + Clone> QueueState<K> {
-    pub(crate) fn new() -> Self {
+    /// `aging`: the interval after which a waiting key's priority has
+    /// grown by one, read on `clock` (see `ready.rs`).
+    pub(crate) fn new(aging: Option<(Duration, Clock)>) -> Self {
         QueueState {
-            ready: VecDeque::new(),
+            ready: ReadyKeys::new(aging),
             phases: FastHashMap::default(),
             processing: 0,
             delayed: DelayedKeys::new(),
@@ -76,20 +81,30 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
         }
     }
 
-    pub(crate) fn add(&mut self, key: K) -> Added {
+    /// Adds `key` at `priority`. A key already ready keeps the higher of
+    /// its priority and `priority` (a raise moves it to the tail of the new
+    /// level); a key being processed remembers the highest for its requeue.
+    pub(crate) fn add(&mut self, key: K, priority: i32) -> Added {
         if self.shutting_down {
             return Added::Rejected;
         }
         match self.phases.entry(key) {
             Entry::Vacant(vacant) => {
-                self.ready.push_back(vacant.key().clone());
+                self.ready.push(vacant.key().clone(), priority);
                 vacant.insert(Phase::Ready);
                 Added::Queued
             }
-            Entry::Occupied(mut occupied) => match occupied.get() {
-                Phase::Ready | Phase::ProcessingDirty => Added::Collapsed,
+            Entry::Occupied(mut occupied) => match *occupied.get() {
+                Phase::Ready => {
+                    self.ready.raise(occupied.key(), priority);
+                    Added::Collapsed
+                }
+                Phase::ProcessingDirty(pending) => {
+                    occupied.insert(Phase::ProcessingDirty(pending.max(priority)));
+                    Added::Collapsed
+                }
                 Phase::Processing => {
-                    occupied.insert(Phase::ProcessingDirty);
+                    occupied.insert(Phase::ProcessingDirty(priority));
                     self.dirty_in_processing += 1;
                     Added::MarkedDirty
                 }
@@ -97,14 +112,15 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
         }
     }
 
-    /// Hands out the oldest ready key and marks it processing.
-    pub(crate) fn pop(&mut self) -> Option<K> {
-        let key = self.ready.pop_front()?;
+    /// Hands out the first ready key (highest priority, oldest) with its
+    /// priority, and marks it processing.
+    pub(crate) fn pop(&mut self) -> Option<(K, i32)> {
+        let (key, priority) = self.ready.pop()?;
         if let Some(phase) = self.phases.get_mut(&key) {
             *phase = Phase::Processing;
         }
         self.processing += 1;
-        Some(key)
+        Some((key, priority))
     }
 
     pub(crate) fn done(&mut self, key: &K) -> Finished {
@@ -115,11 +131,11 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
                 self.processing -= 1;
                 Finished::Removed
             }
-            Some(Phase::ProcessingDirty) => {
+            Some(Phase::ProcessingDirty(priority)) => {
                 self.processing -= 1;
                 self.dirty_in_processing -= 1;
                 self.phases.insert(key.clone(), Phase::Ready);
-                self.ready.push_back(key.clone());
+                self.ready.push(key.clone(), priority);
                 Finished::Requeued
             }
             Some(Phase::Ready) => {
@@ -134,8 +150,8 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
     /// ready-time order. Returns how many became ready.
     pub(crate) fn promote_due(&mut self, now: Timestamp) -> usize {
         let mut queued = 0;
-        while let Some(key) = self.delayed.pop_due(now) {
-            if self.add(key) == Added::Queued {
+        while let Some((key, priority)) = self.delayed.pop_due(now) {
+            if self.add(key, priority) == Added::Queued {
                 queued += 1;
             }
         }
@@ -150,6 +166,11 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
     /// Keys ready to be handed out.
     pub(crate) fn ready_len(&self) -> usize {
         self.ready.len()
+    }
+
+    /// Ready keys per priority, highest first.
+    pub(crate) fn ready_len_by_priority(&self) -> Vec<(i32, usize)> {
+        self.ready.len_by_priority()
     }
 
     pub(crate) fn processing_len(&self) -> usize {

@@ -7,14 +7,14 @@
 //! O(1) amortised). A dropped key simply starts its backoff from scratch.
 
 use crate::hash::FastHashMap;
-use crate::sync::{lock, Mutex};
+use crate::spin_lock::SpinLock;
 use std::hash::Hash;
 
 /// How many keys a per-key limiter remembers unless configured otherwise.
 pub const DEFAULT_MAX_TRACKED_KEYS: usize = 1 << 17;
 
 pub(crate) struct KeyTable<K, V> {
-    inner: Mutex<Table<K, V>>,
+    inner: SpinLock<Table<K, V>>,
     capacity: usize,
 }
 
@@ -33,7 +33,7 @@ impl<K: Hash + Eq + Clone, V: Default + Copy> KeyTable<K, V> {
     /// A table of at most `capacity` keys (at least 1).
     pub(crate) fn new(capacity: usize) -> Self {
         KeyTable {
-            inner: Mutex::new(Table {
+            inner: SpinLock::new(Table {
                 entries: FastHashMap::default(),
                 tick: 0,
             }),
@@ -44,7 +44,7 @@ impl<K: Hash + Eq + Clone, V: Default + Copy> KeyTable<K, V> {
     /// Applies `update` to the key's value (default when absent) and
     /// returns what it returns.
     pub(crate) fn update<R>(&self, key: &K, update: impl FnOnce(&mut V) -> R) -> R {
-        let mut table = lock(&self.inner);
+        let mut table = self.inner.lock();
         table.tick += 1;
         let tick = table.tick;
         if let Some(tracked) = table.entries.get_mut(key) {
@@ -67,18 +67,19 @@ impl<K: Hash + Eq + Clone, V: Default + Copy> KeyTable<K, V> {
     }
 
     pub(crate) fn get(&self, key: &K) -> V {
-        lock(&self.inner)
+        self.inner
+            .lock()
             .entries
             .get(key)
             .map_or_else(V::default, |tracked| tracked.value)
     }
 
     pub(crate) fn remove(&self, key: &K) {
-        lock(&self.inner).entries.remove(key);
+        self.inner.lock().entries.remove(key);
     }
 
     pub(crate) fn len(&self) -> usize {
-        lock(&self.inner).entries.len()
+        self.inner.lock().entries.len()
     }
 }
 

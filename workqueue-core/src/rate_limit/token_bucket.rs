@@ -4,7 +4,7 @@ use super::exponential::duration_from_nanos;
 use super::RateLimiter;
 use crate::clock::Timestamp;
 use crate::error::ConfigError;
-use crate::sync::{lock, Mutex};
+use crate::spin_lock::SpinLock;
 use std::time::Duration;
 
 /// client-go's `BucketRateLimiter` (over `golang.org/x/time/rate`): the
@@ -15,7 +15,7 @@ use std::time::Duration;
 pub struct TokenBucket {
     rate: f64,
     burst: f64,
-    state: Mutex<BucketState>,
+    state: SpinLock<BucketState>,
 }
 
 struct BucketState {
@@ -43,7 +43,7 @@ impl TokenBucket {
         Ok(TokenBucket {
             rate,
             burst: f64::from(burst),
-            state: Mutex::new(BucketState {
+            state: SpinLock::new(BucketState {
                 tokens: f64::from(burst),
                 last: None,
             }),
@@ -52,7 +52,7 @@ impl TokenBucket {
 
     /// The time until the next token, taking it.
     fn reserve(&self, now: Timestamp) -> Duration {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         if let Some(last) = state.last {
             let elapsed = now.saturating_duration_since(last).as_secs_f64();
             state.tokens = (state.tokens + elapsed * self.rate).min(self.burst);

@@ -1,0 +1,280 @@
+//! `WorkerPool`: the controller loop (get → handle → forget or requeue with
+//! backoff → done) on several threads.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+use workqueue_core::rate_limit::ExponentialBackoff;
+use workqueue_core::{Failure, Queue, WorkerPool, WorkerReport};
+
+const LONG: Duration = Duration::from_secs(10);
+
+/// A queue whose retries come back within a millisecond.
+fn fast_queue() -> Queue<u32> {
+    let limiter = ExponentialBackoff::new(Duration::from_micros(1), Duration::from_millis(1))
+        .expect("valid backoff");
+    Queue::builder().rate_limiter(limiter).build()
+}
+
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + LONG;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Runs `pool` on its own thread so the test can bound how long it takes
+/// to return.
+fn run_pool<H, D>(
+    pool: WorkerPool,
+    queue: &Queue<u32>,
+    handler: H,
+    on_dropped: D,
+) -> Receiver<WorkerReport>
+where
+    H: Fn(&u32) -> Result<(), String> + Sync + Send + 'static,
+    D: Fn(u32, Failure<String>) + Sync + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let queue = queue.clone();
+    thread::spawn(move || {
+        let _ = tx.send(pool.run_reporting(&queue, handler, on_dropped));
+    });
+    rx
+}
+
+fn finish(queue: &Queue<u32>, pool: &Receiver<WorkerReport>) -> WorkerReport {
+    assert!(queue.shutdown_with_drain(), "the drain completed");
+    pool.recv_timeout(LONG)
+        .expect("the workers return after shutdown with drain")
+}
+
+#[test]
+fn zero_workers_is_rejected() {
+    let error = WorkerPool::new(0).err().expect("zero workers rejected");
+    assert_eq!(error.argument(), "workers");
+}
+
+/// Each key fails twice, then succeeds: it is retried through the limiter
+/// and forgotten on success.
+#[test]
+fn failures_are_retried_and_success_forgets() {
+    const KEYS: u32 = 100;
+    let queue = fast_queue();
+    let attempts = Arc::new(Mutex::new(HashMap::<u32, u32>::new()));
+    let succeeded = Arc::new(AtomicUsize::new(0));
+    let handler = {
+        let (attempts, succeeded) = (Arc::clone(&attempts), Arc::clone(&succeeded));
+        move |key: &u32| {
+            let attempt = {
+                let mut attempts = attempts.lock().unwrap();
+                let attempt = attempts.entry(*key).or_insert(0);
+                *attempt += 1;
+                *attempt
+            };
+            if attempt <= 2 {
+                return Err(format!("attempt {attempt} of {key}"));
+            }
+            succeeded.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    };
+    let pool = run_pool(WorkerPool::new(4).unwrap(), &queue, handler, |key, _| {
+        panic!("key {key} dropped")
+    });
+    queue.add_batch(0..KEYS);
+    // Retries wait in the delayed set, which shutdown drops: shut down
+    // only once every key has succeeded.
+    wait_until("every key succeeded", || {
+        succeeded.load(Ordering::SeqCst) == KEYS as usize
+    });
+    let report = finish(&queue, &pool);
+    assert_eq!(
+        report,
+        WorkerReport {
+            succeeded: u64::from(KEYS),
+            retried: 2 * u64::from(KEYS),
+            dropped: 0,
+            panicked: 0,
+        }
+    );
+    for key in 0..KEYS {
+        assert_eq!(attempts.lock().unwrap()[&key], 3);
+        assert_eq!(
+            queue.num_requeues(&key),
+            0,
+            "key {key} forgotten on success"
+        );
+    }
+}
+
+/// A key that always fails runs once plus `max_retries` times, then is
+/// forgotten and reported dropped with its last failure.
+#[test]
+fn a_key_failing_past_max_retries_is_dropped_and_reported() {
+    const KEYS: u32 = 10;
+    let queue = fast_queue();
+    let attempts = Arc::new(Mutex::new(HashMap::<u32, u32>::new()));
+    let dropped = Arc::new(Mutex::new(Vec::new()));
+    let handler = {
+        let attempts = Arc::clone(&attempts);
+        move |key: &u32| {
+            let mut attempts = attempts.lock().unwrap();
+            let attempt = attempts.entry(*key).or_insert(0);
+            *attempt += 1;
+            Err(format!("attempt {attempt} of {key}"))
+        }
+    };
+    let on_dropped = {
+        let dropped = Arc::clone(&dropped);
+        move |key: u32, failure: Failure<String>| dropped.lock().unwrap().push((key, failure))
+    };
+    let pool = run_pool(
+        WorkerPool::new(3).unwrap().max_retries(3),
+        &queue,
+        handler,
+        on_dropped,
+    );
+    queue.add_batch(0..KEYS);
+    wait_until("every key was dropped", || {
+        dropped.lock().unwrap().len() == KEYS as usize
+    });
+    let report = finish(&queue, &pool);
+    assert_eq!(
+        report,
+        WorkerReport {
+            succeeded: 0,
+            retried: 3 * u64::from(KEYS),
+            dropped: u64::from(KEYS),
+            panicked: 0,
+        }
+    );
+    let mut dropped = std::mem::take(&mut *dropped.lock().unwrap());
+    dropped.sort_by_key(|(key, _)| *key);
+    for (key, (dropped_key, failure)) in (0..KEYS).zip(dropped) {
+        assert_eq!(dropped_key, key);
+        match failure {
+            Failure::Error(message) => assert_eq!(message, format!("attempt 4 of {key}")),
+            Failure::Panic(message) => panic!("key {key}: unexpected panic {message}"),
+        }
+        assert_eq!(attempts.lock().unwrap()[&key], 4, "1 run + 3 retries");
+        assert_eq!(queue.num_requeues(&key), 0, "forgotten when dropped");
+    }
+}
+
+/// A panicking handler is caught, counted, and retried like an error; a
+/// key that keeps panicking is dropped with the panic's message.
+#[test]
+fn a_panicking_handler_is_counted_and_retried() {
+    let queue = fast_queue();
+    let attempts = Arc::new(Mutex::new(HashMap::<u32, u32>::new()));
+    let dropped = Arc::new(Mutex::new(Vec::new()));
+    let handler = {
+        let attempts = Arc::clone(&attempts);
+        move |key: &u32| {
+            let attempt = {
+                let mut attempts = attempts.lock().unwrap();
+                let attempt = attempts.entry(*key).or_insert(0);
+                *attempt += 1;
+                *attempt
+            };
+            // Key 1 panics once then succeeds; key 2 always panics.
+            if *key == 2 || attempt == 1 {
+                panic!("handler blew up on {key}");
+            }
+            Ok(())
+        }
+    };
+    let on_dropped = {
+        let dropped = Arc::clone(&dropped);
+        move |key: u32, failure: Failure<String>| {
+            let message = match failure {
+                Failure::Panic(message) => message,
+                Failure::Error(error) => panic!("unexpected error {error}"),
+            };
+            dropped.lock().unwrap().push((key, message));
+        }
+    };
+    let pool = run_pool(
+        WorkerPool::new(2).unwrap().max_retries(2),
+        &queue,
+        handler,
+        on_dropped,
+    );
+    queue.add_batch([1, 2]);
+    wait_until("key 1 succeeded and key 2 was dropped", || {
+        attempts.lock().unwrap().get(&1) == Some(&2) && dropped.lock().unwrap().len() == 1
+    });
+    let report = finish(&queue, &pool);
+    assert_eq!(
+        report,
+        WorkerReport {
+            succeeded: 1,
+            retried: 1 + 2,
+            dropped: 1,
+            panicked: 1 + 3,
+        }
+    );
+    assert_eq!(
+        *dropped.lock().unwrap(),
+        vec![(2, "handler blew up on 2".to_owned())]
+    );
+}
+
+/// Workers waiting on an empty queue return once a drain completes, after
+/// processing everything that was queued, each key by one worker at a time.
+#[test]
+fn workers_return_cleanly_on_shutdown_with_drain() {
+    let queue = fast_queue();
+    let busy = Arc::new(Mutex::new(std::collections::HashSet::new()));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let handler = {
+        let (busy, runs) = (Arc::clone(&busy), Arc::clone(&runs));
+        move |key: &u32| {
+            assert!(busy.lock().unwrap().insert(*key), "key {key} held twice");
+            thread::yield_now();
+            runs.fetch_add(1, Ordering::SeqCst);
+            busy.lock().unwrap().remove(key);
+            Ok(())
+        }
+    };
+    let pool = run_pool(WorkerPool::new(4).unwrap(), &queue, handler, |_, _| {});
+    thread::sleep(Duration::from_millis(20)); // let the workers block
+    for round in 0..20 {
+        queue.add_batch((0..50).map(|k| k + round % 2));
+    }
+    let report = finish(&queue, &pool);
+    assert_eq!(report.succeeded, runs.load(Ordering::SeqCst) as u64);
+    assert!(report.succeeded >= 51, "every distinct key ran");
+    assert_eq!((report.retried, report.dropped, report.panicked), (0, 0, 0));
+    assert_eq!(queue.len(), 0);
+    assert_eq!(queue.processing_len(), 0);
+}
+
+/// `run` (without a drop callback) returns on plain shutdown too.
+#[test]
+fn run_returns_on_plain_shutdown() {
+    let queue = fast_queue();
+    let (tx, rx) = mpsc::channel();
+    {
+        let queue = queue.clone();
+        thread::spawn(move || {
+            let report = WorkerPool::new(2)
+                .unwrap()
+                .run(&queue, |_key: &u32| Err::<(), _>("always"));
+            let _ = tx.send(report);
+        });
+    }
+    queue.add(9);
+    thread::sleep(Duration::from_millis(20));
+    queue.shutdown();
+    let report = rx
+        .recv_timeout(LONG)
+        .expect("workers return after shutdown");
+    assert!(report.retried + report.dropped >= 1, "{report:?}");
+    assert_eq!(report.succeeded, 0);
+}
