@@ -1,6 +1,9 @@
 //! Replays every language-neutral scenario in `conformance/*.scn` against
 //! the core. The format is described in `conformance/README.md`; the other
-//! bindings replay the same files.
+//! bindings replay the same files. The scheduling queue's scenarios live
+//! in `conformance/scheduling/*.scn`, which only that subject may use (and
+//! which the top level may not), so a binding replays them once it offers
+//! a scheduling queue.
 //!
 //! The whole folder is parsed before anything runs, so a malformed file
 //! fails the test with its location even when every other scenario passes.
@@ -16,7 +19,8 @@ use workqueue_core::rate_limit::{
     default_controller_rate_limiter, default_item_based_rate_limiter, ExponentialBackoff, FastSlow,
     MaxOf, MaxWait, RateLimiter, TokenBucket,
 };
-use workqueue_core::{GetError, ManualClock, Queue, Timestamp};
+use workqueue_core::scheduling::{Place, PopError};
+use workqueue_core::{GetError, ManualClock, Queue, SchedulingQueue, Timestamp};
 
 // ---------------------------------------------------------------------------
 // What a scenario file says
@@ -34,6 +38,25 @@ enum SubjectSpec {
     /// A queue; `None` means the default controller rate limiter.
     Queue(Option<LimiterSpec>),
     Limiter(LimiterSpec),
+    SchedulingQueue(SchedulingSpec),
+}
+
+/// The options of a `scheduling_queue` subject; `None` keeps the default.
+#[derive(Clone, Debug, Default)]
+struct SchedulingSpec {
+    initial_backoff: Option<Duration>,
+    max_backoff: Option<Duration>,
+    max_stay: Option<Duration>,
+    pop_from_backoff: Option<bool>,
+}
+
+/// Which subjects a folder of scenarios takes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Folder {
+    /// `conformance/`: `queue` and `limiter`, which every binding replays.
+    TopLevel,
+    /// `conformance/scheduling/`: `scheduling_queue` only.
+    Scheduling,
 }
 
 #[derive(Clone, Debug)]
@@ -85,6 +108,28 @@ enum Op {
     ShuttingDown,
     Step(Duration),
     Set(Duration),
+    /// A step of a `scheduling_queue` subject.
+    Scheduling(SchedulingOp),
+}
+
+#[derive(Debug)]
+enum SchedulingOp {
+    Add(u64, i32),
+    Update(u64, i32),
+    Delete(u64),
+    Pop,
+    Done(u64),
+    RequeueBackoff(u64),
+    RequeueUnschedulable(u64),
+    MoveAll(String),
+    ActiveLen,
+    BackoffLen,
+    UnschedulableLen,
+    InFlightLen,
+    Place(u64),
+    Attempts(u64),
+    Close,
+    Closed,
 }
 
 /// A result, as written after `=>` and as produced by a step.
@@ -99,6 +144,12 @@ enum Value {
     Keys(Vec<u64>),
     Empty,
     ShutDown,
+    /// A scheduling queue's pop: the key and its priority.
+    Popped(u64, i32),
+    /// Where an item is; `None` is written `none`.
+    Place(Option<Place>),
+    /// A pop of a closed scheduling queue.
+    Closed,
 }
 
 /// The shape of a step's result, which decides how `=> ...` is read.
@@ -111,6 +162,8 @@ enum Kind {
     DurationOrNone,
     Key,
     Keys,
+    Popped,
+    Place,
 }
 
 /// Every step, with how it is written, for error messages.
@@ -135,6 +188,28 @@ const USAGE: &[(&str, &str)] = &[
     ("set", "set DUR"),
 ];
 
+/// Every step of a `scheduling_queue` subject, with how it is written.
+const SCHEDULING_USAGE: &[(&str, &str)] = &[
+    ("add", "add K PRIO"),
+    ("update", "update K PRIO"),
+    ("delete", "delete K"),
+    ("pop", "pop"),
+    ("done", "done K"),
+    ("requeue_backoff", "requeue_backoff K"),
+    ("requeue_unschedulable", "requeue_unschedulable K"),
+    ("move_all", "move_all EVENT"),
+    ("active_len", "active_len"),
+    ("backoff_len", "backoff_len"),
+    ("unschedulable_len", "unschedulable_len"),
+    ("in_flight_len", "in_flight_len"),
+    ("place", "place K"),
+    ("attempts", "attempts K"),
+    ("close", "close"),
+    ("closed", "closed"),
+    ("step", "step DUR"),
+    ("set", "set DUR"),
+];
+
 impl Op {
     fn result_kind(&self) -> Kind {
         match self {
@@ -149,6 +224,7 @@ impl Op {
             Op::Get => Kind::Key,
             Op::GetBatch(_) => Kind::Keys,
             Op::Forget(_) | Op::Shutdown | Op::Step(_) | Op::Set(_) => Kind::Nothing,
+            Op::Scheduling(op) => op.result_kind(),
         }
     }
 
@@ -157,9 +233,33 @@ impl Op {
             self,
             Op::Forget(_) | Op::NumRequeues(_) | Op::Step(_) | Op::Set(_)
         );
+        let scheduling = matches!(self, Op::Scheduling(_));
         match subject {
-            SubjectSpec::Queue(_) => !matches!(self, Op::When(_)),
+            SubjectSpec::Queue(_) => !matches!(self, Op::When(_)) && !scheduling,
             SubjectSpec::Limiter(_) => shared || matches!(self, Op::When(_)),
+            SubjectSpec::SchedulingQueue(_) => {
+                scheduling || matches!(self, Op::Step(_) | Op::Set(_))
+            }
+        }
+    }
+}
+
+impl SchedulingOp {
+    fn result_kind(&self) -> Kind {
+        use SchedulingOp as S;
+        match self {
+            S::Add(..) | S::Delete(_) | S::Done(_) | S::Closed => Kind::Bool,
+            S::Update(..) | S::RequeueBackoff(_) | S::RequeueUnschedulable(_) | S::Place(_) => {
+                Kind::Place
+            }
+            S::MoveAll(_)
+            | S::ActiveLen
+            | S::BackoffLen
+            | S::UnschedulableLen
+            | S::InFlightLen
+            | S::Attempts(_) => Kind::Count,
+            S::Pop => Kind::Popped,
+            S::Close => Kind::Nothing,
         }
     }
 }
@@ -187,6 +287,26 @@ fn batch_size(word: &str) -> Result<usize, String> {
         Ok(0) => Err("the MAX of `get_batch` must be at least 1".to_owned()),
         Ok(max) => Ok(max),
         Err(_) => Err(format!("`{word}` is too large")),
+    }
+}
+
+/// A priority: a decimal `i32`, `-` for a negative one.
+fn priority(word: &str) -> Result<i32, String> {
+    let digits = word.strip_prefix('-').unwrap_or(word);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("bad priority: `{word}` is not an integer"));
+    }
+    word.parse()
+        .map_err(|_| format!("bad priority: `{word}` does not fit in 32 bits"))
+}
+
+fn place_name(place: Option<Place>) -> &'static str {
+    match place {
+        Some(Place::Active) => "active",
+        Some(Place::Backoff) => "backoff",
+        Some(Place::Unschedulable) => "unschedulable",
+        Some(Place::InFlight) => "in_flight",
+        None => "none",
     }
 }
 
@@ -253,6 +373,9 @@ impl fmt::Display for Value {
             }
             Value::Empty => f.write_str("empty"),
             Value::ShutDown => f.write_str("shutdown"),
+            Value::Popped(key, priority) => write!(f, "{key} {priority}"),
+            Value::Place(place) => f.write_str(place_name(*place)),
+            Value::Closed => f.write_str("closed"),
         }
     }
 }
@@ -275,8 +398,13 @@ struct Open {
     steps: Vec<Step>,
 }
 
-/// Every scenario of one file; an error names `file:line`.
+/// Every scenario of one top-level file; an error names `file:line`.
 fn parse_file(file: &str, text: &str) -> Result<Vec<Scenario>, String> {
+    parse_file_in(Folder::TopLevel, file, text)
+}
+
+/// Every scenario of one file of `folder`; an error names `file:line`.
+fn parse_file_in(folder: Folder, file: &str, text: &str) -> Result<Vec<Scenario>, String> {
     let mut scenarios = Vec::new();
     let mut open: Option<Open> = None;
     for (index, line) in text.lines().enumerate() {
@@ -290,7 +418,7 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Scenario>, String> {
             None => Some(parse_scenario_line(&words, number).map_err(at)?),
             Some(mut current) => match (&current.subject, words.as_slice()) {
                 (None, _) => {
-                    current.subject = Some(parse_subject(&words).map_err(at)?);
+                    current.subject = Some(parse_subject(&words, folder).map_err(at)?);
                     Some(current)
                 }
                 (Some(_), ["end"]) => {
@@ -354,7 +482,26 @@ fn close_scenario(file: &str, open: Open) -> Result<Scenario, String> {
     })
 }
 
-fn parse_subject(words: &[&str]) -> Result<SubjectSpec, String> {
+fn parse_subject(words: &[&str], folder: Folder) -> Result<SubjectSpec, String> {
+    match (folder, words.first()) {
+        (Folder::Scheduling, Some(&"scheduling_queue")) => {
+            return parse_scheduling_subject(&words[1..])
+        }
+        (Folder::Scheduling, _) => {
+            return Err(format!(
+            "conformance/scheduling/ takes only `scheduling_queue [OPTIONS]` subjects, found `{}`",
+            words.join(" ")
+        ))
+        }
+        (Folder::TopLevel, Some(&"scheduling_queue")) => {
+            return Err(
+                "`scheduling_queue` scenarios belong in conformance/scheduling/: \
+                 the bindings that replay this folder do not offer that subject yet"
+                    .to_owned(),
+            )
+        }
+        (Folder::TopLevel, _) => {}
+    }
     let subject = match words {
         ["queue"] => SubjectSpec::Queue(None),
         ["queue", spec] => SubjectSpec::Queue(Some(parse_limiter(spec)?)),
@@ -371,6 +518,41 @@ fn parse_subject(words: &[&str]) -> Result<SubjectSpec, String> {
         build_limiter(spec)?;
     }
     Ok(subject)
+}
+
+/// `scheduling_queue [initial_backoff=DUR] [max_backoff=DUR] [max_stay=DUR]
+/// [pop_from_backoff=BOOL]`, each option at most once.
+fn parse_scheduling_subject(options: &[&str]) -> Result<SubjectSpec, String> {
+    let mut spec = SchedulingSpec::default();
+    for option in options {
+        let (name, value) = option
+            .split_once('=')
+            .ok_or_else(|| format!("`{option}` is not an option (NAME=VALUE)"))?;
+        let already = match name {
+            "initial_backoff" => spec.initial_backoff.replace(duration(value)?).is_some(),
+            "max_backoff" => spec.max_backoff.replace(duration(value)?).is_some(),
+            "max_stay" => spec.max_stay.replace(duration(value)?).is_some(),
+            "pop_from_backoff" => {
+                let enabled = match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(format!("`{option}`: expected `true` or `false`")),
+                };
+                spec.pop_from_backoff.replace(enabled).is_some()
+            }
+            _ => {
+                return Err(format!(
+                "`{name}` is not one of initial_backoff, max_backoff, max_stay, pop_from_backoff"
+            ))
+            }
+        };
+        if already {
+            return Err(format!("option `{name}` is given twice"));
+        }
+    }
+    // Settings the core refuses make the scenario malformed, not failing.
+    build_scheduling_queue(&spec, &ManualClock::new())?;
+    Ok(SubjectSpec::SchedulingQueue(spec))
 }
 
 /// `exp(1ms,1s)`, `maxof(exp(1ms,1s),bucket(10,100))`, `default_item`, ...
@@ -451,11 +633,15 @@ fn parse_step(words: &[&str], subject: &SubjectSpec, line: usize) -> Result<Step
         Some(arrow) => (&words[..arrow], Some(&words[arrow + 1..])),
         None => (words, None),
     };
-    let op = parse_op(call)?;
+    let op = match subject {
+        SubjectSpec::SchedulingQueue(_) => parse_scheduling_op(call)?,
+        _ => parse_op(call)?,
+    };
     if !op.allowed_on(subject) {
         let what = match subject {
             SubjectSpec::Queue(_) => "a queue",
             SubjectSpec::Limiter(_) => "a standalone limiter",
+            SubjectSpec::SchedulingQueue(_) => "a scheduling queue",
         };
         return Err(format!("`{}` is not a step of {what}", call[0]));
     }
@@ -509,6 +695,43 @@ fn parse_op(call: &[&str]) -> Result<Op, String> {
     Ok(op)
 }
 
+fn parse_scheduling_op(call: &[&str]) -> Result<Op, String> {
+    use SchedulingOp as S;
+    let (name, args) = call.split_first().ok_or("a step needs an operation")?;
+    let op = match (*name, args) {
+        ("add", [k, p]) => S::Add(key(k)?, priority(p)?),
+        ("update", [k, p]) => S::Update(key(k)?, priority(p)?),
+        ("delete", [k]) => S::Delete(key(k)?),
+        ("pop", []) => S::Pop,
+        ("done", [k]) => S::Done(key(k)?),
+        ("requeue_backoff", [k]) => S::RequeueBackoff(key(k)?),
+        ("requeue_unschedulable", [k]) => S::RequeueUnschedulable(key(k)?),
+        ("move_all", [event]) => S::MoveAll((*event).to_owned()),
+        ("active_len", []) => S::ActiveLen,
+        ("backoff_len", []) => S::BackoffLen,
+        ("unschedulable_len", []) => S::UnschedulableLen,
+        ("in_flight_len", []) => S::InFlightLen,
+        ("place", [k]) => S::Place(key(k)?),
+        ("attempts", [k]) => S::Attempts(key(k)?),
+        ("close", []) => S::Close,
+        ("closed", []) => S::Closed,
+        ("step", [d]) => return Ok(Op::Step(duration(d)?)),
+        ("set", [d]) => return Ok(Op::Set(duration(d)?)),
+        _ => {
+            return Err(
+                match SCHEDULING_USAGE.iter().find(|(known, _)| known == name) {
+                    Some((_, usage)) => format!("`{}`: usage is `{usage}`", call.join(" ")),
+                    None if USAGE.iter().any(|(known, _)| known == name) => {
+                        format!("`{name}` is not a step of a scheduling queue")
+                    }
+                    None => format!("unknown step `{name}`"),
+                },
+            )
+        }
+    };
+    Ok(Op::Scheduling(op))
+}
+
 fn parse_expected(kind: Kind, words: &[&str]) -> Result<Value, String> {
     let value = match (kind, words) {
         (Kind::Bool, ["true"]) => Value::Bool(true),
@@ -524,6 +747,24 @@ fn parse_expected(kind: Kind, words: &[&str]) -> Result<Value, String> {
         (Kind::Keys, keys) => {
             let keys: Result<Vec<u64>, String> = keys.iter().map(|k| key(k)).collect();
             Value::Keys(keys?)
+        }
+        (Kind::Popped, ["empty"]) => Value::Empty,
+        (Kind::Popped, ["closed"]) => Value::Closed,
+        (Kind::Popped, [k, p]) => Value::Popped(key(k)?, priority(p)?),
+        (Kind::Place, [word]) => {
+            let places = [
+                None,
+                Some(Place::Active),
+                Some(Place::Backoff),
+                Some(Place::Unschedulable),
+                Some(Place::InFlight),
+            ];
+            let place = places.into_iter().find(|p| place_name(*p) == *word);
+            Value::Place(place.ok_or_else(|| {
+                format!(
+                    "expected active, backoff, unschedulable, in_flight or none, found `{word}`"
+                )
+            })?)
         }
         _ => return Err(format!("unexpected result `{}`", words.join(" "))),
     };
@@ -559,9 +800,30 @@ fn build_limiter(spec: &LimiterSpec) -> Result<Box<dyn RateLimiter<u64>>, String
     Ok(limiter)
 }
 
+fn build_scheduling_queue(
+    spec: &SchedulingSpec,
+    clock: &ManualClock,
+) -> Result<SchedulingQueue<u64>, String> {
+    let mut builder = SchedulingQueue::builder().clock(clock);
+    if let Some(initial) = spec.initial_backoff {
+        builder = builder.initial_backoff(initial);
+    }
+    if let Some(max) = spec.max_backoff {
+        builder = builder.max_backoff(max);
+    }
+    if let Some(max_stay) = spec.max_stay {
+        builder = builder.max_unschedulable_stay(max_stay);
+    }
+    if let Some(enabled) = spec.pop_from_backoff {
+        builder = builder.pop_from_backoff(enabled);
+    }
+    builder.build().map_err(|e| format!("{spec:?}: {e}"))
+}
+
 enum Subject {
     Queue(Queue<u64>),
     Limiter(Box<dyn RateLimiter<u64>>),
+    SchedulingQueue(SchedulingQueue<u64>),
 }
 
 fn build_subject(spec: &SubjectSpec, clock: &ManualClock) -> Subject {
@@ -575,6 +837,9 @@ fn build_subject(spec: &SubjectSpec, clock: &ManualClock) -> Subject {
                 .build(),
         ),
         SubjectSpec::Limiter(spec) => Subject::Limiter(limiter(spec)),
+        SubjectSpec::SchedulingQueue(spec) => Subject::SchedulingQueue(
+            build_scheduling_queue(spec, clock).expect("checked when the scenario was read"),
+        ),
     }
 }
 
@@ -594,8 +859,14 @@ fn perform(op: &Op, subject: &Subject, clock: &ManualClock) -> Option<Value> {
         (Op::When(k), Subject::Limiter(limiter)) => {
             return Some(Value::Duration(limiter.when(k, clock.now())))
         }
+        (Op::Scheduling(op), Subject::SchedulingQueue(queue)) => {
+            return perform_on_scheduling_queue(op, queue)
+        }
         (op, Subject::Queue(queue)) => return perform_on_queue(op, queue),
         (op, Subject::Limiter(_)) => unreachable!("the parser keeps {op:?} off limiters"),
+        (op, Subject::SchedulingQueue(_)) => {
+            unreachable!("the parser keeps {op:?} off scheduling queues")
+        }
     }
     None
 }
@@ -629,6 +900,38 @@ fn perform_on_queue(op: &Op, queue: &Queue<u64>) -> Option<Value> {
         Op::Forget(_) | Op::NumRequeues(_) | Op::When(_) | Op::Step(_) | Op::Set(_) => {
             unreachable!("{op:?} is handled by `perform`")
         }
+        Op::Scheduling(_) => unreachable!("the parser keeps {op:?} off queues"),
+    };
+    Some(value)
+}
+
+fn perform_on_scheduling_queue(op: &SchedulingOp, queue: &SchedulingQueue<u64>) -> Option<Value> {
+    use SchedulingOp as S;
+    let len = |n: usize| Value::Count(n as u64);
+    let value = match op {
+        S::Add(k, p) => Value::Bool(queue.add(*k, *p)),
+        S::Update(k, p) => Value::Place(queue.update(k, *p)),
+        S::Delete(k) => Value::Bool(queue.delete(k)),
+        S::Pop => match queue.try_pop() {
+            Ok((k, p)) => Value::Popped(k, p),
+            Err(PopError::Empty) => Value::Empty,
+            Err(PopError::Closed) => Value::Closed,
+        },
+        S::Done(k) => Value::Bool(queue.done(k)),
+        S::RequeueBackoff(k) => Value::Place(queue.requeue_backoff(k)),
+        S::RequeueUnschedulable(k) => Value::Place(queue.requeue_unschedulable(k)),
+        S::MoveAll(event) => len(queue.move_all_to_active_or_backoff(event)),
+        S::ActiveLen => len(queue.active_len()),
+        S::BackoffLen => len(queue.backoff_len()),
+        S::UnschedulableLen => len(queue.unschedulable_len()),
+        S::InFlightLen => len(queue.in_flight_len()),
+        S::Place(k) => Value::Place(queue.place(k)),
+        S::Attempts(k) => Value::Count(u64::from(queue.attempts(k))),
+        S::Close => {
+            queue.close();
+            return None;
+        }
+        S::Closed => Value::Bool(queue.is_closed()),
     };
     Some(value)
 }
@@ -676,6 +979,23 @@ fn conformance_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance")
 }
 
+impl Folder {
+    /// The folder's path under `conformance/`, as failure reports name it.
+    fn prefix(self) -> &'static str {
+        match self {
+            Folder::TopLevel => "conformance",
+            Folder::Scheduling => "conformance/scheduling",
+        }
+    }
+
+    fn dir(self) -> PathBuf {
+        match self {
+            Folder::TopLevel => conformance_dir(),
+            Folder::Scheduling => conformance_dir().join("scheduling"),
+        }
+    }
+}
+
 /// Every `*.scn` file of the folder, sorted by name.
 fn scenario_files(dir: &Path) -> Vec<PathBuf> {
     let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
@@ -688,7 +1008,8 @@ fn scenario_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Every scenario of the folder, or every reason it cannot be read.
-fn load_scenarios(dir: &Path) -> Result<Vec<Scenario>, Vec<String>> {
+fn load_scenarios(folder: Folder) -> Result<Vec<Scenario>, Vec<String>> {
+    let dir = &folder.dir();
     let files = scenario_files(dir);
     if files.is_empty() {
         return Err(vec![format!("{}: no *.scn files", dir.display())]);
@@ -697,11 +1018,12 @@ fn load_scenarios(dir: &Path) -> Result<Vec<Scenario>, Vec<String>> {
     let mut errors = Vec::new();
     for path in files {
         let name = format!(
-            "conformance/{}",
+            "{}/{}",
+            folder.prefix(),
             path.file_name().expect("a file").to_string_lossy()
         );
         let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
-        match parse_file(&name, &text) {
+        match parse_file_in(folder, &name, &text) {
             Ok(found) => scenarios.extend(found),
             Err(error) => errors.push(error),
         }
@@ -732,13 +1054,43 @@ fn duplicate_names(scenarios: &[Scenario]) -> Vec<String> {
 
 #[test]
 fn every_scenario_replays_on_the_core() {
-    let scenarios = match load_scenarios(&conformance_dir()) {
+    let scenarios = match load_scenarios(Folder::TopLevel) {
         Ok(scenarios) => scenarios,
         Err(errors) => panic!("malformed scenario files:\n{}", errors.join("\n")),
     };
+    replay_all(&scenarios);
+}
+
+#[test]
+fn every_scheduling_scenario_replays_on_the_core() {
+    let (top_level, scheduling) = match (
+        load_scenarios(Folder::TopLevel),
+        load_scenarios(Folder::Scheduling),
+    ) {
+        (Ok(top_level), Ok(scheduling)) => (top_level, scheduling),
+        (top_level, scheduling) => {
+            let errors: Vec<String> = [top_level.err(), scheduling.err()]
+                .into_iter()
+                .flatten()
+                .flatten()
+                .collect();
+            panic!("malformed scenario files:\n{}", errors.join("\n"))
+        }
+    };
+    // Names are unique across both folders too.
+    let mut both = top_level;
+    let first_scheduling = both.len();
+    both.extend(scheduling);
+    let clashes = duplicate_names(&both);
+    assert!(clashes.is_empty(), "{}", clashes.join("\n"));
+    replay_all(&both[first_scheduling..]);
+}
+
+/// Replays every scenario, reporting every failure.
+fn replay_all(scenarios: &[Scenario]) {
     let mut steps = 0;
     let mut failures = Vec::new();
-    for scenario in &scenarios {
+    for scenario in scenarios {
         match run_scenario(scenario) {
             Ok(ran) => steps += ran,
             Err(failure) => failures.push(failure),
@@ -928,4 +1280,165 @@ fn durations_read_and_show_exactly() {
     assert_eq!(show_duration(Duration::from_micros(1500)), "1500us");
     assert_eq!(show_duration(Duration::from_secs(1000)), "1000s");
     assert_eq!(show_duration(Duration::ZERO), "0ns");
+}
+
+// ---------------------------------------------------------------------------
+// The scheduling folder
+// ---------------------------------------------------------------------------
+
+const SCHEDULING_KINDS: &str = "\
+scenario sched_kinds
+scheduling_queue initial_backoff=2s max_backoff=4s max_stay=60s pop_from_backoff=false
+add 1 -3 => true
+add 2 7 => true
+pop => 2 7
+pop => 1 -3
+pop => empty
+requeue_backoff 2 => backoff
+requeue_unschedulable 1 => unschedulable
+place 1 => unschedulable
+place 9 => none
+attempts 2 => 1
+move_all NodeAdd => 1
+backoff_len => 2
+step 2s
+pop => 2 7
+in_flight_len => 1
+update 2 1 => in_flight
+close
+closed => true
+pop => closed
+end
+";
+
+#[test]
+fn scheduling_steps_are_read_and_compared() {
+    let scenarios =
+        parse_file_in(Folder::Scheduling, "s.scn", SCHEDULING_KINDS).expect("well formed");
+    assert_eq!(run_scenario(&scenarios[0]), Ok(19));
+    for (right, wrong, message) in [
+        ("pop => 1 -3", "pop => 1 3", "expected 1 3, got 1 -3"),
+        (
+            "place 1 => unschedulable",
+            "place 1 => backoff",
+            "expected backoff, got unschedulable",
+        ),
+        (
+            "pop => closed",
+            "pop => empty",
+            "expected empty, got closed",
+        ),
+        ("backoff_len => 2", "backoff_len => 1", "expected 1, got 2"),
+    ] {
+        let text = SCHEDULING_KINDS.replace(right, wrong);
+        let scenarios = parse_file_in(Folder::Scheduling, "s.scn", &text).expect("well formed");
+        let failure = run_scenario(&scenarios[0]).expect_err(wrong);
+        assert!(failure.contains(message), "{failure}");
+    }
+}
+
+#[test]
+fn each_folder_takes_only_its_subjects() {
+    let top = parse_file("f.scn", "scenario a\nscheduling_queue\npop\nend\n");
+    assert!(
+        top.is_err_and(|e| e.contains("f.scn:2: `scheduling_queue` scenarios belong in")),
+        "the top level stays replayable by every binding"
+    );
+    for subject in ["queue", "limiter default_item"] {
+        let text = format!("scenario a\n{subject}\nstep 1s\nend\n");
+        let error = parse_file_in(Folder::Scheduling, "s.scn", &text)
+            .err()
+            .expect(subject);
+        assert!(
+            error.contains("s.scn:2: conformance/scheduling/ takes only"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn malformed_scheduling_scenarios_are_rejected() {
+    let cases = [
+        (
+            "scheduling_queue initial_backoff=0ms",
+            "pop",
+            "invalid initial_backoff",
+        ),
+        (
+            "scheduling_queue max_backoff=1ms",
+            "pop",
+            "invalid max_backoff",
+        ),
+        (
+            "scheduling_queue max_stay=0s",
+            "pop",
+            "invalid max_unschedulable_stay",
+        ),
+        (
+            "scheduling_queue max_stay=1s max_stay=2s",
+            "pop",
+            "given twice",
+        ),
+        ("scheduling_queue speed=1s", "pop", "`speed` is not one of"),
+        (
+            "scheduling_queue max_stay",
+            "pop",
+            "not an option (NAME=VALUE)",
+        ),
+        (
+            "scheduling_queue pop_from_backoff=yes",
+            "pop",
+            "expected `true` or `false`",
+        ),
+        (
+            "scheduling_queue",
+            "add 1",
+            "`add 1`: usage is `add K PRIO`",
+        ),
+        ("scheduling_queue", "add 1 x", "bad priority"),
+        ("scheduling_queue", "add 1 +2", "bad priority"),
+        (
+            "scheduling_queue",
+            "add 1 2147483648",
+            "does not fit in 32 bits",
+        ),
+        (
+            "scheduling_queue",
+            "get => empty",
+            "`get` is not a step of a scheduling queue",
+        ),
+        (
+            "scheduling_queue",
+            "frobnicate",
+            "unknown step `frobnicate`",
+        ),
+        ("scheduling_queue", "pop => 1", "unexpected result `1`"),
+        (
+            "scheduling_queue",
+            "place 1 => parked",
+            "expected active, backoff",
+        ),
+        (
+            "scheduling_queue",
+            "close => true",
+            "`close` returns nothing",
+        ),
+        (
+            "scheduling_queue",
+            "move_all => 0",
+            "usage is `move_all EVENT`",
+        ),
+    ];
+    for (subject, step, message) in cases {
+        let text = format!("scenario a\n{subject}\n{step}\nend\n");
+        match parse_file_in(Folder::Scheduling, "s.scn", &text) {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(error) => assert!(error.contains(message), "{error:?} lacks {message:?}"),
+        }
+    }
+    // The queue's own steps keep their meaning on a queue.
+    let error = parse_file("f.scn", "scenario a\nqueue\nadd 1 5\nend\n")
+        .err()
+        .expect("a queue's add takes one key");
+    assert!(error.contains("`add 1 5`: usage is `add K`"), "{error}");
 }

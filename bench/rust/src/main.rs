@@ -25,19 +25,21 @@ static ALLOC: alloc::CountingAlloc = alloc::CountingAlloc;
 type Workload = fn(Config, &mut Table);
 
 /// Every workload, by the name `--only` takes, in the order they run.
-const WORKLOADS: [(&str, Workload); 6] = [
+const WORKLOADS: [(&str, Workload); 7] = [
     ("cycle", workloads::cycle::run),
     ("prefill", workloads::prefill::run),
     ("mpmc", workloads::mpmc::run),
     ("collapse", workloads::collapse::run),
     ("delay", workloads::delay::run),
     ("rate", workloads::rate_limited::run),
+    ("scheduling", workloads::scheduling::run),
 ];
 
 const USAGE: &str = "usage: workqueue-bench [--reps N] [--quick] [--only NAME,...]
   --reps N        repetitions per figure, the median is shown (default 5)
   --quick         a smoke run: every size divided by 20
-  --only NAMES    only these workloads: cycle, prefill, mpmc, collapse, delay, rate";
+  --only NAMES    only these workloads: cycle, prefill, mpmc, collapse, delay, rate,
+                  scheduling";
 
 /// The configuration, and the workloads to run (`None`: all).
 fn parse_args() -> Result<(Config, Option<Vec<String>>), String> {

@@ -40,6 +40,7 @@ pub use builder::QueueBuilder;
 pub use readiness::{Readiness, ReadinessObserver};
 
 use crate::clock::{Clock, ClockListener, Timestamp};
+use crate::metrics::{self, MetricsSnapshot, MetricsSource};
 use crate::parking::Parking;
 use crate::rate_limit::RateLimiter;
 use crate::spin_lock::{SpinGuard, SpinLock};
@@ -227,9 +228,13 @@ impl<K: Key> Queue<K> {
         limiter: Box<dyn RateLimiter<K>>,
         aging: Option<Duration>,
     ) -> Self {
+        let metrics_clock = name.as_ref().map(|_| clock.clone());
         let shared = Arc::new(Shared {
             state: SpinLock::new(Locked {
-                queue: QueueState::new(aging.map(|interval| (interval, clock.clone()))),
+                queue: QueueState::new(
+                    aging.map(|interval| (interval, clock.clone())),
+                    metrics_clock,
+                ),
                 sleeping_getters: 0,
                 woken_getters: 0,
                 getters_generation: 0,
@@ -248,6 +253,10 @@ impl<K: Key> Queue<K> {
         });
         let listener: Arc<dyn ClockListener> = shared.clone();
         shared.clock.subscribe(Arc::downgrade(&listener));
+        if shared.name.is_some() {
+            let source: Arc<dyn MetricsSource> = shared.clone();
+            metrics::register(Arc::downgrade(&source));
+        }
         Queue { shared }
     }
 
@@ -273,6 +282,11 @@ impl<K: Key> Queue<K> {
         st.observer = Some(Observer::new(observer));
         self.promote_due(&mut st);
         self.shared.report_readiness(&mut st);
+    }
+
+    /// Removes the readiness observer, if any.
+    pub fn stop_observing_readiness(&self) {
+        self.shared.state.lock().observer = None;
     }
 
     /// Marks `key` as needing processing. Returns true when this scheduled
@@ -356,22 +370,21 @@ impl<K: Key> Queue<K> {
     /// [`Queue::add_after`] at `priority`. A key already waiting keeps the
     /// earlier ready time and the higher priority.
     pub fn add_after_with_priority(&self, key: K, delay: Duration, priority: i32) -> bool {
-        if delay.is_zero() {
-            return self.add_with_priority(key, priority);
-        }
         self.schedule(key, delay, priority, self.shared.clock.now())
     }
 
     /// Makes `key` ready `delay` after `now` (a time already read).
     fn schedule(&self, key: K, delay: Duration, priority: i32, now: Timestamp) -> bool {
-        if delay.is_zero() {
-            return self.add_with_priority(key, priority);
-        }
         let mut st = self.shared.state.lock();
         if st.queue.shutting_down {
             return false;
         }
+        st.queue.retried();
         st.queue.promote_due(now);
+        if delay.is_zero() {
+            let added = st.queue.add(key, priority);
+            return self.after_add(st, added);
+        }
         match st.queue.delayed.insert(key, now + delay, priority) {
             Inserted::Unchanged => return false,
             Inserted::Later => {
@@ -446,6 +459,12 @@ impl<K: Key> Queue<K> {
         let queued = st.queue.contains(key);
         drop(st);
         queued || self.shared.limiter.num_requeues(key) > 0
+    }
+
+    /// The metrics of a named queue (see [`crate::metrics`]); `None` for an
+    /// unnamed one, which keeps none.
+    pub fn metrics(&self) -> Option<MetricsSnapshot> {
+        self.shared.state.lock().queue.metrics_snapshot()
     }
 
     /// Ready keys per priority, highest priority first (one entry per
@@ -717,6 +736,22 @@ impl<K: Key> Queue<K> {
         self.await_drain(Wait::from_timeout(Some(timeout)))
     }
 
+    /// Waits, without shutting anything down, for a drain already started
+    /// by `shutdown_with_drain*`: at most `timeout` (`None`: forever).
+    /// Returns whether the queue has drained; false also when no drain is
+    /// waiting (check [`Queue::draining`]) — a plain `shutdown` releases
+    /// it. For bindings that wait in short slices between signal checks.
+    pub fn wait_drained(&self, timeout: Option<Duration>) -> bool {
+        self.await_drain(Wait::from_timeout(timeout))
+    }
+
+    /// Whether a drain is in progress: `shutdown_with_drain*` was called,
+    /// the queue has not drained yet, and no plain `shutdown` released it.
+    pub fn draining(&self) -> bool {
+        let st = self.shared.state.lock();
+        st.queue.draining && !st.queue.drained()
+    }
+
     /// Whether `shutdown` or `shutdown_with_drain` has been called.
     pub fn shutting_down(&self) -> bool {
         self.shared.state.lock().queue.shutting_down
@@ -779,6 +814,14 @@ impl<K: Key> Shared<K> {
             Wakeup::One => self.getters.unpark_one(),
             Wakeup::All(generation) => self.getters.unpark_all(generation),
         }
+    }
+}
+
+impl<K: Key> MetricsSource for Shared<K> {
+    fn metrics_snapshot(&self) -> Option<(String, MetricsSnapshot)> {
+        let name = self.name.clone()?;
+        let snapshot = self.state.lock().queue.metrics_snapshot()?;
+        Some((name, snapshot))
     }
 }
 

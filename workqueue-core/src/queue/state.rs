@@ -13,6 +13,7 @@ use super::delayed::DelayedKeys;
 use super::ready::ReadyKeys;
 use crate::clock::{Clock, Timestamp};
 use crate::hash::FastHashMap;
+use crate::metrics::{MetricsSnapshot, QueueMetrics};
 use std::collections::hash_map::Entry;
 use std::hash::Hash;
 use std::time::Duration;
@@ -40,6 +41,8 @@ pub(crate) struct QueueState<K> {
     pub(crate) shutting_down: bool,
     /// A `shutdown_with_drain` is waiting and no plain shutdown released it.
     pub(crate) draining: bool,
+    /// Named queues only.
+    metrics: Option<Box<QueueMetrics<K>>>,
 }
 
 /// What an `add` did.
@@ -68,8 +71,9 @@ pub(crate) enum Finished {
 
 impl<K: Hash + Eq + Clone> QueueState<K> {
     /// `aging`: the interval after which a waiting key's priority has
-    /// grown by one, read on `clock` (see `ready.rs`).
-    pub(crate) fn new(aging: Option<(Duration, Clock)>) -> Self {
+    /// grown by one, read on `clock` (see `ready.rs`). `metrics`: the clock
+    /// of a named queue's metrics.
+    pub(crate) fn new(aging: Option<(Duration, Clock)>, metrics: Option<Clock>) -> Self {
         QueueState {
             ready: ReadyKeys::new(aging),
             phases: FastHashMap::default(),
@@ -78,6 +82,7 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
             dirty_in_processing: 0,
             shutting_down: false,
             draining: false,
+            metrics: metrics.map(|clock| Box::new(QueueMetrics::new(clock))),
         }
     }
 
@@ -90,6 +95,9 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
         }
         match self.phases.entry(key) {
             Entry::Vacant(vacant) => {
+                if let Some(metrics) = self.metrics.as_mut() {
+                    metrics.added(vacant.key());
+                }
                 self.ready.push(vacant.key().clone(), priority);
                 vacant.insert(Phase::Ready);
                 Added::Queued
@@ -104,6 +112,9 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
                     Added::Collapsed
                 }
                 Phase::Processing => {
+                    if let Some(metrics) = self.metrics.as_mut() {
+                        metrics.added(occupied.key());
+                    }
                     occupied.insert(Phase::ProcessingDirty(priority));
                     self.dirty_in_processing += 1;
                     Added::MarkedDirty
@@ -119,6 +130,9 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
         if let Some(phase) = self.phases.get_mut(&key) {
             *phase = Phase::Processing;
         }
+        if let Some(metrics) = self.metrics.as_mut() {
+            metrics.got(&key);
+        }
         self.processing += 1;
         Some((key, priority))
     }
@@ -126,7 +140,13 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
     pub(crate) fn done(&mut self, key: &K) -> Finished {
         // Remove first: the common case (processing, not re-added) is then
         // a single hash-table operation.
-        match self.phases.remove(key) {
+        let phase = self.phases.remove(key);
+        if let (Some(metrics), Some(Phase::Processing | Phase::ProcessingDirty(_))) =
+            (self.metrics.as_mut(), phase)
+        {
+            metrics.done(key);
+        }
+        match phase {
             Some(Phase::Processing) => {
                 self.processing -= 1;
                 Finished::Removed
@@ -190,8 +210,23 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
         self.ready.is_empty() && self.processing == 0
     }
 
+    /// Counts an accepted `add_after` (client-go's retries metric).
+    pub(crate) fn retried(&mut self) {
+        if let Some(metrics) = self.metrics.as_mut() {
+            metrics.retried();
+        }
+    }
+
+    /// The metrics of a named queue.
+    pub(crate) fn metrics_snapshot(&self) -> Option<MetricsSnapshot> {
+        self.metrics.as_ref().map(|metrics| metrics.snapshot())
+    }
+
     /// Stops accepting keys; keys waiting for a delay are dropped.
     pub(crate) fn shut_down(&mut self, drain: bool) {
+        if let Some(metrics) = self.metrics.as_mut() {
+            metrics.shut_down();
+        }
         self.shutting_down = true;
         self.draining = drain;
         self.delayed.clear();

@@ -6,6 +6,7 @@ pub mod delay;
 pub mod mpmc;
 pub mod prefill;
 pub mod rate_limited;
+pub mod scheduling;
 
 /// What every workload is told.
 #[derive(Clone, Copy, Debug)]

@@ -1,0 +1,56 @@
+//! `ManualClock`: time that moves only when a test moves it.
+
+use crate::time::{non_negative, to_seconds};
+use pyo3::prelude::*;
+use workqueue_core::{ManualClock, Timestamp};
+
+/// A clock that moves only when told to, for deterministic tests of
+/// delays and rate limits. Starts at 0 seconds. Pass it as
+/// ``Queue(clock=...)``; one clock can drive several queues.
+///
+/// Blocking timeouts (``get(timeout=...)``) always run on real time, so a
+/// test on a manual clock cannot hang forever.
+#[pyclass(frozen, name = "ManualClock", module = "workqueue")]
+pub struct PyManualClock {
+    pub(crate) inner: ManualClock,
+}
+
+#[pymethods]
+impl PyManualClock {
+    #[new]
+    fn new() -> Self {
+        PyManualClock {
+            inner: ManualClock::new(),
+        }
+    }
+
+    /// The current time, in seconds since the clock's origin.
+    fn now(&self) -> f64 {
+        self.inner.now().as_nanos() as f64 / 1e9
+    }
+
+    /// Moves time forward by ``seconds`` (a non-negative number or a
+    /// ``datetime.timedelta``), making due delayed keys ready and waking
+    /// the getters waiting for them.
+    fn step(&self, seconds: &Bound<'_, PyAny>) -> PyResult<()> {
+        let delta = non_negative(seconds, "seconds")?;
+        self.inner.step(delta);
+        Ok(())
+    }
+
+    /// Sets the time to ``seconds`` after the origin. Going back is
+    /// allowed; no delay ever becomes negative.
+    fn set(&self, seconds: &Bound<'_, PyAny>) -> PyResult<()> {
+        let at = non_negative(seconds, "seconds")?;
+        let nanos = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
+        self.inner.set(Timestamp::from_nanos(nanos));
+        Ok(())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "ManualClock(now={})",
+            to_seconds(std::time::Duration::from_nanos(self.inner.now().as_nanos()))
+        )
+    }
+}

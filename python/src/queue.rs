@@ -1,0 +1,462 @@
+//! The queue class. The pure-Python `workqueue.Queue` subclasses it to add
+//! context managers and asyncio helpers; everything per key is here.
+//!
+//! Locking rule: the core calls nothing that needs the interpreter while it
+//! holds its lock (its readiness observer only re-arms a timerfd), so a
+//! thread may wait for that lock while attached. Fast calls (`add`, `done`,
+//! a `get` that finds a key at once) therefore stay attached; every wait
+//! runs detached (see `blocking`).
+
+use crate::blocking::{run_detached, wait_detached};
+use crate::clock::PyManualClock;
+use crate::errors::{empty, shut_down};
+use crate::key::{keys_from_iterable, with_scratch, Key};
+use crate::limiters::PyRateLimiter;
+use crate::time::{seconds, timeout, to_seconds};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+#[cfg(target_os = "linux")]
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use workqueue_core::{GetError, Queue};
+
+/// A work queue (client-go's rate-limiting work queue).
+///
+/// A key is never handed to two workers at once; adding a key that waits
+/// to be handed out does nothing (adds collapse); adding a key that is
+/// being processed makes it come back once ``done`` is called.
+#[pyclass(
+    frozen,
+    subclass,
+    weakref,
+    generic,
+    name = "Queue",
+    module = "workqueue._workqueue"
+)]
+pub struct PyQueue {
+    pub(crate) inner: Queue<Key>,
+    clock: Option<Py<PyManualClock>>,
+    limiter: Option<Py<PyRateLimiter>>,
+    #[cfg(target_os = "linux")]
+    readiness: OnceLock<Arc<crate::readiness::ReadinessFd>>,
+    /// How many coroutines wait on the readiness descriptor; the queue
+    /// reports to it only while some do.
+    #[cfg(target_os = "linux")]
+    watchers: std::sync::Mutex<usize>,
+}
+
+/// Where Linux's epoll, eventfd and timerfd are missing, `aget` polls.
+#[cfg(not(target_os = "linux"))]
+struct NoReadiness;
+
+#[cfg(not(target_os = "linux"))]
+impl NoReadiness {
+    fn fd(&self) -> i32 {
+        -1
+    }
+}
+
+fn get_error(error: GetError) -> PyErr {
+    match error {
+        GetError::Empty => empty(),
+        GetError::ShutDown => shut_down(),
+    }
+}
+
+impl PyQueue {
+    #[cfg(target_os = "linux")]
+    fn readiness(&self) -> PyResult<&Arc<crate::readiness::ReadinessFd>> {
+        if let Some(readiness) = self.readiness.get() {
+            return Ok(readiness);
+        }
+        let created = Arc::new(crate::readiness::ReadinessFd::new()?);
+        Ok(self.readiness.get_or_init(|| created))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn readiness(&self) -> PyResult<&'static NoReadiness> {
+        Err(pyo3::exceptions::PyNotImplementedError::new_err(
+            "readiness descriptors need Linux (epoll, eventfd, timerfd)",
+        ))
+    }
+
+    #[cfg(target_os = "linux")]
+    fn lock_watchers(&self) -> std::sync::MutexGuard<'_, usize> {
+        self.watchers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A get that waits at most `wait` (`None`: no limit).
+    fn get_within(&self, wait: Option<Duration>) -> Option<Result<Key, GetError>> {
+        match self.inner.get_timeout(wait.unwrap_or(Duration::MAX)) {
+            Err(GetError::Empty) => None,
+            other => Some(other),
+        }
+    }
+}
+
+#[pymethods]
+impl PyQueue {
+    #[new]
+    #[pyo3(signature = (name=None, rate_limiter=None, clock=None))]
+    fn new(
+        name: Option<String>,
+        rate_limiter: Option<&Bound<'_, PyAny>>,
+        clock: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let mut builder = Queue::<Key>::builder();
+        if let Some(name) = &name {
+            builder = builder.name(name.clone());
+        }
+        let limiter = match rate_limiter {
+            Some(limiter) if !limiter.is_none() => {
+                let limiter = limiter.cast::<PyRateLimiter>().map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "rate_limiter must be a workqueue.RateLimiter (e.g. \
+                         workqueue.default_controller_rate_limiter()), not {}",
+                        limiter
+                            .get_type()
+                            .name()
+                            .map(|name| name.to_string())
+                            .unwrap_or_default()
+                    ))
+                })?;
+                builder = builder.rate_limiter(limiter.get().inner.clone());
+                Some(limiter.clone().unbind())
+            }
+            _ => None,
+        };
+        let clock = match clock {
+            Some(clock) if !clock.is_none() => {
+                let clock = clock.cast::<PyManualClock>().map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "clock must be a workqueue.ManualClock or None, not {}",
+                        clock
+                            .get_type()
+                            .name()
+                            .map(|name| name.to_string())
+                            .unwrap_or_default()
+                    ))
+                })?;
+                builder = builder.clock(&clock.get().inner);
+                Some(clock.clone().unbind())
+            }
+            _ => None,
+        };
+        Ok(PyQueue {
+            inner: builder.build(),
+            clock,
+            limiter,
+            #[cfg(target_os = "linux")]
+            readiness: OnceLock::new(),
+            #[cfg(target_os = "linux")]
+            watchers: std::sync::Mutex::new(0),
+        })
+    }
+
+    /// The name given at construction, or ``None``.
+    #[getter]
+    fn name(&self) -> Option<&str> {
+        self.inner.name()
+    }
+
+    /// The ``ManualClock`` given at construction, or ``None`` for the real
+    /// clock.
+    #[getter]
+    fn clock(&self, py: Python<'_>) -> Option<Py<PyManualClock>> {
+        self.clock.as_ref().map(|clock| clock.clone_ref(py))
+    }
+
+    /// The rate limiter given at construction, or ``None`` for the default
+    /// controller rate limiter.
+    #[getter]
+    fn rate_limiter(&self, py: Python<'_>) -> Option<Py<PyRateLimiter>> {
+        self.limiter.as_ref().map(|limiter| limiter.clone_ref(py))
+    }
+
+    /// Marks ``key`` as needing processing. Returns ``True`` when this
+    /// scheduled a new run of the key, ``False`` when it collapsed into a
+    /// pending run or the queue is shutting down.
+    fn add(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        Ok(self.inner.add(Key::from_py(key, "key")?))
+    }
+
+    /// Adds every key of the iterable ``keys`` in one call (one lock).
+    /// Returns how many scheduled a new run. Every key is checked before
+    /// any is added.
+    fn add_batch(&self, keys: &Bound<'_, PyAny>) -> PyResult<usize> {
+        with_scratch(|scratch| {
+            keys_from_iterable(keys, "each key", scratch)?;
+            Ok(self.inner.add_batch(scratch.drain(..)))
+        })
+    }
+
+    /// Adds ``key`` once ``seconds`` (a number or a ``datetime.timedelta``)
+    /// have passed on the queue's clock; zero or negative adds at once. A
+    /// later delay never postpones an earlier one. Returns ``True`` when it
+    /// added the key or set its ready time.
+    fn add_after(&self, key: &Bound<'_, PyAny>, seconds: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let key = Key::from_py(key, "key")?;
+        let delay = self::seconds(seconds, "seconds")?;
+        let delay = if delay.negative {
+            Duration::ZERO
+        } else {
+            delay.magnitude
+        };
+        Ok(self.inner.add_after(key, delay))
+    }
+
+    /// Adds ``key`` after the delay its rate limiter gives now and returns
+    /// that delay in seconds; ``None`` when the queue is shutting down.
+    fn add_rate_limited(&self, key: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+        let key = Key::from_py(key, "key")?;
+        Ok(self.inner.add_rate_limited(key).map(to_seconds))
+    }
+
+    /// Tells the rate limiter to stop tracking ``key`` (after a success).
+    fn forget(&self, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        let key = Key::from_py(key, "key")?;
+        self.inner.forget(&key);
+        Ok(())
+    }
+
+    /// How many times ``key`` has been rate-limited since it was last
+    /// forgotten.
+    fn num_requeues(&self, key: &Bound<'_, PyAny>) -> PyResult<u32> {
+        let key = Key::from_py(key, "key")?;
+        Ok(self.inner.num_requeues(&key))
+    }
+
+    /// Hands out the oldest ready key; call ``done(key)`` after processing
+    /// it. Blocks until a key is ready if ``block`` is true, for at most
+    /// ``timeout`` seconds if given. Raises ``workqueue.Empty`` when no key
+    /// came in time (at once if not blocking), and ``workqueue.ShutDown``
+    /// once the queue is shut down and nothing is left. Waits without
+    /// holding the interpreter, and Ctrl-C interrupts the wait.
+    #[pyo3(signature = (block=true, timeout=None))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        block: bool,
+        timeout: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = self::timeout(timeout)?;
+        match self.inner.try_get() {
+            Ok(key) => return key.to_py(py),
+            Err(GetError::ShutDown) => return Err(shut_down()),
+            Err(GetError::Empty) => {}
+        }
+        if !block || timeout == Some(Duration::ZERO) {
+            return Err(empty());
+        }
+        match wait_detached(py, timeout, |wait| self.get_within(wait))? {
+            Some(Ok(key)) => key.to_py(py),
+            Some(Err(error)) => Err(get_error(error)),
+            None => Err(empty()),
+        }
+    }
+
+    /// Waits like ``get`` for a key (at most ``timeout`` seconds; ``None``
+    /// waits as long as it takes, ``0`` not at all), then hands out up to
+    /// ``max_items`` ready keys at once, oldest first, as a list. Raises
+    /// ``workqueue.Empty`` and ``workqueue.ShutDown`` like ``get``.
+    #[pyo3(signature = (max_items, timeout=None))]
+    fn get_batch<'py>(
+        &self,
+        py: Python<'py>,
+        max_items: i64,
+        timeout: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        if max_items < 1 {
+            return Err(PyValueError::new_err(format!(
+                "max_items must be at least 1, got {max_items}"
+            )));
+        }
+        let max = usize::try_from(max_items).unwrap_or(usize::MAX);
+        let timeout = self::timeout(timeout)?;
+        with_scratch(|keys| {
+            let first = match self.inner.get_batch_into(keys, max, Some(Duration::ZERO)) {
+                Ok(_) => Ok(()),
+                Err(GetError::Empty) if timeout != Some(Duration::ZERO) => {
+                    let waited = wait_detached(py, timeout, |wait| {
+                        match self.inner.get_batch_into(
+                            keys,
+                            max,
+                            Some(wait.unwrap_or(Duration::MAX)),
+                        ) {
+                            Err(GetError::Empty) => None,
+                            other => Some(other.map(|_| ())),
+                        }
+                    })?;
+                    waited.unwrap_or(Err(GetError::Empty))
+                }
+                Err(error) => Err(error),
+            };
+            first.map_err(get_error)?;
+            let list = PyList::empty(py);
+            for key in keys.iter() {
+                list.append(key.to_py(py)?)?;
+            }
+            Ok(list)
+        })
+    }
+
+    /// Marks the processing of ``key`` finished; if it was added meanwhile
+    /// it goes to the back of the queue. Returns ``False`` (and changes
+    /// nothing) when ``key`` was not being processed.
+    fn done(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let key = Key::from_py(key, "key")?;
+        Ok(self.inner.done(&key))
+    }
+
+    /// ``done`` for every key of the iterable ``keys`` (e.g. the list from
+    /// ``get_batch``). Returns how many were being processed.
+    fn done_batch(&self, keys: &Bound<'_, PyAny>) -> PyResult<usize> {
+        with_scratch(|scratch| {
+            keys_from_iterable(keys, "each key", scratch)?;
+            Ok(self.inner.done_batch(scratch.iter()))
+        })
+    }
+
+    /// The number of keys ready to be handed out (not those being
+    /// processed, not those waiting for a delay).
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// The number of keys handed out and not yet done.
+    fn processing_len(&self) -> usize {
+        self.inner.processing_len()
+    }
+
+    /// The number of keys waiting for a delay that has not yet passed.
+    fn delayed_len(&self) -> usize {
+        self.inner.delayed_len()
+    }
+
+    /// Stops accepting keys and wakes every blocked getter, sync and async;
+    /// keys already queued are still handed out. Keys waiting for a delay
+    /// are dropped. Releases a waiting ``shutdown_with_drain``. Repeating
+    /// it is harmless.
+    fn shutdown(&self) {
+        self.inner.shutdown();
+    }
+
+    /// Shuts down, then waits until every key that was queued or being
+    /// processed has been handed out and marked done (at most ``timeout``
+    /// seconds if given). Returns ``True`` when the queue drained, ``False``
+    /// on timeout or when a plain ``shutdown`` released the wait.
+    #[pyo3(signature = (timeout=None))]
+    fn shutdown_with_drain(
+        &self,
+        py: Python<'_>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let timeout = self::timeout(timeout)?;
+        if timeout == Some(Duration::ZERO) {
+            return Ok(self.inner.shutdown_with_drain_timeout(Duration::ZERO));
+        }
+        // A drain cannot wait in slices: every call shuts down again, which
+        // would undo the release by a plain shutdown in between. So the
+        // main thread waits on a helper thread while it watches signals.
+        let queue = self.inner.clone();
+        let work = move || match timeout {
+            None => queue.shutdown_with_drain(),
+            Some(timeout) => queue.shutdown_with_drain_timeout(timeout),
+        };
+        run_detached(py, work)
+    }
+
+    /// Whether ``shutdown`` or ``shutdown_with_drain`` has been called.
+    #[getter]
+    fn shutting_down(&self) -> bool {
+        self.inner.shutting_down()
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// ``get()``; the iteration ends once the queue is shut down and empty.
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match self.get(py, true, None) {
+            Ok(key) => Ok(Some(key)),
+            Err(error) if error.is_instance_of::<crate::errors::ShutDown>(py) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// A file descriptor readable while a get would not block, once
+    /// ``_watch_readiness`` has been called (for ``loop.add_reader``);
+    /// created on first use. Linux only.
+    fn _readiness_fd(&self) -> PyResult<i32> {
+        Ok(self.readiness()?.fd())
+    }
+
+    /// Counts one more waiting coroutine; the first makes the queue keep
+    /// the descriptor up to date. Returns the descriptor.
+    fn _watch_readiness(&self) -> PyResult<i32> {
+        #[cfg(target_os = "linux")]
+        {
+            let readiness = self.readiness()?;
+            let mut watchers = self.lock_watchers();
+            if *watchers == 0 {
+                self.inner.observe_readiness(readiness.clone());
+            }
+            *watchers += 1;
+            Ok(readiness.fd())
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            self.readiness().map(NoReadiness::fd)
+        }
+    }
+
+    /// Counts one waiting coroutine less; after the last, the queue stops
+    /// updating the descriptor (and pays nothing for it).
+    fn _unwatch_readiness(&self) {
+        #[cfg(target_os = "linux")]
+        {
+            let mut watchers = self.lock_watchers();
+            if *watchers > 0 {
+                *watchers -= 1;
+                if *watchers == 0 {
+                    self.inner
+                        .observe_readiness(Arc::new(crate::readiness::Unwatched));
+                }
+            }
+        }
+    }
+
+    /// How many coroutines wait on the readiness descriptor.
+    fn _readiness_watchers(&self) -> usize {
+        #[cfg(target_os = "linux")]
+        {
+            *self.lock_watchers()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            0
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        let name = match self.inner.name() {
+            Some(name) => format!("name={name:?} "),
+            None => String::new(),
+        };
+        format!(
+            "<workqueue.Queue {name}ready={} processing={} delayed={} shutting_down={}>",
+            self.inner.len(),
+            self.inner.processing_len(),
+            self.inner.delayed_len(),
+            if self.inner.shutting_down() {
+                "True"
+            } else {
+                "False"
+            }
+        )
+    }
+}

@@ -1,0 +1,270 @@
+"""A Kubernetes-style work queue: client-go's ``util/workqueue`` for Python.
+
+Keys added while waiting collapse into one run, a key is never handed to
+two workers at once, a key added while being processed comes back once it
+is done, and failed keys are retried with per-key exponential backoff under
+a global rate limit. The queue itself is the Rust crate ``workqueue-core``;
+this package adds a Pythonic surface: exceptions, ``with q.processing()``,
+iteration, ``await q.aget()``, ``run_workers`` and ``parallelize``.
+
+Keys are ``int`` (64-bit), ``str``, ``bytes`` and tuples of these. They are
+compared in Rust: ``1``, ``"1"`` and ``b"1"`` are three different keys, and
+``bool`` keys are refused (``True == 1`` would make them collapse).
+
+Example::
+
+    import workqueue
+
+    q: workqueue.Queue[str] = workqueue.Queue(name="pods")
+    q.add("default/web")
+    with q.processing() as key:
+        reconcile(key)          # done(key) is called however the block exits
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import inspect
+import logging
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Generic, TypeVar, Union
+
+from . import _workqueue
+from ._errors import Empty, Error, ParallelizeError, ShutDown
+from ._workqueue import (
+    MAX_KEY_DEPTH,
+    BucketRateLimiter,
+    CancelToken,
+    ItemExponentialFailureRateLimiter,
+    ItemFastSlowRateLimiter,
+    ManualClock,
+    MaxOfRateLimiter,
+    RateLimiter,
+    Semaphore,
+    WithMaxWaitRateLimiter,
+    WorkerReport,
+    __version__,
+    default_controller_rate_limiter,
+    default_item_based_rate_limiter,
+    parallelize,
+)
+
+__all__ = [
+    "MAX_KEY_DEPTH",
+    "BucketRateLimiter",
+    "CancelToken",
+    "Empty",
+    "Error",
+    "ItemExponentialFailureRateLimiter",
+    "ItemFastSlowRateLimiter",
+    "Key",
+    "ManualClock",
+    "MaxOfRateLimiter",
+    "ParallelizeError",
+    "Queue",
+    "RateLimiter",
+    "Semaphore",
+    "ShutDown",
+    "WithMaxWaitRateLimiter",
+    "WorkerReport",
+    "__version__",
+    "default_controller_rate_limiter",
+    "default_item_based_rate_limiter",
+    "parallelize",
+    "run_workers",
+]
+
+Key = Union[int, str, bytes, tuple["Key", ...]]
+"""The key types a queue accepts: ``int`` (-2**63 .. 2**64 - 1), ``str``,
+``bytes``, and tuples of keys."""
+
+K = TypeVar("K", bound=Key)
+
+_logger = logging.getLogger("workqueue")
+
+# How often an asyncio getter polls where no readiness descriptor exists
+# (platforms other than Linux).
+_POLL_SECONDS = 0.005
+
+
+class Queue(_workqueue.Queue[K]):
+    """A work queue (client-go's rate-limiting work queue).
+
+    ``Queue(name=None, rate_limiter=None, clock=None)``: ``rate_limiter``
+    defaults to ``default_controller_rate_limiter()``; ``clock`` is a
+    ``ManualClock`` for tests, or ``None`` for real time.
+
+    A key is never handed to two workers at once. Adding a key that waits
+    to be handed out does nothing; adding a key that is being processed
+    makes it come back once ``done`` is called. Type it with the keys it
+    holds: ``q: Queue[str] = Queue()``.
+    """
+
+    __slots__ = ("_async_waiters",)
+
+    _async_waiters: dict[asyncio.AbstractEventLoop, set[asyncio.Future[None]]]
+
+    def processing(
+        self, block: bool = True, timeout: float | datetime.timedelta | None = None
+    ) -> _Processing[K]:
+        """``with q.processing() as key:`` gets a key (like ``get``) and
+        calls ``done(key)`` however the block exits. Raises ``Empty`` and
+        ``ShutDown`` like ``get``, before the block runs."""
+        return _Processing(self, block, timeout)
+
+    def aprocessing(self) -> _AsyncProcessing[K]:
+        """``async with q.aprocessing() as key:`` awaits a key (like
+        ``aget``) and calls ``done(key)`` however the block exits."""
+        return _AsyncProcessing(self)
+
+    async def aget(self) -> K:
+        """Awaits a key without blocking the event loop or using a thread:
+        the queue's readiness descriptor is watched with
+        ``loop.add_reader``. Raises ``ShutDown`` once the queue is shut
+        down and empty. Cancelling the await loses no key; use
+        ``asyncio.wait_for`` for a timeout."""
+        while True:
+            try:
+                return self.get(block=False)
+            except Empty:
+                pass
+            await self._wait_readable()
+
+    def __aiter__(self) -> Queue[K]:
+        return self
+
+    async def __anext__(self) -> K:
+        """``async for key in q:`` awaits keys until the queue is shut down
+        and empty. Call ``done(key)`` for each."""
+        try:
+            return await self.aget()
+        except ShutDown:
+            raise StopAsyncIteration from None
+
+    async def _wait_readable(self) -> None:
+        """Returns once a get might not block (or at once if it would not)."""
+        loop = asyncio.get_running_loop()
+        try:
+            fd = self._watch_readiness()
+        except NotImplementedError:
+            await asyncio.sleep(_POLL_SECONDS)
+            return
+        try:
+            try:
+                waiters = self._async_waiters
+            except AttributeError:
+                waiters = self._async_waiters = {}
+            future: asyncio.Future[None] = loop.create_future()
+            pending = waiters.get(loop)
+            if pending is None:
+                # One reader per loop and queue wakes every coroutine of
+                # that loop waiting on this queue; each then tries its get.
+                pending = waiters[loop] = set()
+                loop.add_reader(fd, self._on_readable, loop, fd)
+            pending.add(future)
+            try:
+                await future
+            finally:
+                pending.discard(future)
+                if not pending and waiters.get(loop) is pending:
+                    del waiters[loop]
+                    loop.remove_reader(fd)
+        finally:
+            self._unwatch_readiness()
+
+    def _on_readable(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
+        pending = self._async_waiters.pop(loop, None)
+        loop.remove_reader(fd)
+        for future in pending or ():
+            if not future.done():
+                future.set_result(None)
+
+
+class _Processing(Generic[K]):
+    """The context manager of ``Queue.processing``."""
+
+    __slots__ = ("_block", "_key", "_queue", "_timeout")
+
+    def __init__(
+        self, queue: Queue[K], block: bool, timeout: float | datetime.timedelta | None
+    ) -> None:
+        self._queue = queue
+        self._block = block
+        self._timeout = timeout
+
+    def __enter__(self) -> K:
+        self._key = self._queue.get(self._block, self._timeout)
+        return self._key
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._queue.done(self._key)
+
+
+class _AsyncProcessing(Generic[K]):
+    """The async context manager of ``Queue.aprocessing``."""
+
+    __slots__ = ("_key", "_queue")
+
+    def __init__(self, queue: Queue[K]) -> None:
+        self._queue = queue
+
+    async def __aenter__(self) -> K:
+        self._key = await self._queue.aget()
+        return self._key
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._queue.done(self._key)
+
+
+def _log_dropped(key: Any, error: BaseException) -> None:
+    _logger.error(
+        "dropping %r out of the queue: %s",
+        key,
+        error,
+        exc_info=(type(error), error, error.__traceback__),
+    )
+
+
+def run_workers(
+    queue: Queue[K],
+    handler: Callable[[K], object],
+    workers: int = 1,
+    max_retries: int = 5,
+    on_dropped: Callable[[K, BaseException], object] | None = None,
+) -> WorkerReport:
+    """Runs the controller worker loop on ``workers`` threads until
+    ``queue`` is shut down and empty, and returns a ``WorkerReport``.
+
+    Each worker gets a key and calls ``handler(key)``. When it returns, the
+    key is forgotten by the rate limiter. When it raises, the key is
+    requeued with ``add_rate_limited`` until it has been retried
+    ``max_retries`` times; then (or when the queue is shutting down and
+    takes no retry) it is forgotten and ``on_dropped(key, exception)`` is
+    called (by default the error is logged on the ``workqueue`` logger).
+    Then ``done(key)``.
+
+    Handlers run on Rust threads and hold the GIL while they run, so they
+    overlap only where they release it (I/O, sleeps, C extensions). Ctrl-C
+    stops handing out keys, waits for the handlers running, then raises
+    ``KeyboardInterrupt``; a handler raising ``SystemExit`` does the same.
+    """
+    if inspect.iscoroutinefunction(handler):
+        raise TypeError(
+            "handler must be a plain function, not a coroutine function; "
+            "use 'async for key in queue' for asyncio workers"
+        )
+    if on_dropped is None:
+        on_dropped = _log_dropped
+    return _workqueue._run_workers(queue, handler, workers, max_retries, on_dropped)

@@ -1,0 +1,32 @@
+//! client-go's work-queue metrics, with the same names and meanings so
+//! existing dashboards keep working:
+//!
+//! | metric | type | updated |
+//! |---|---|---|
+//! | `workqueue_depth` | gauge | +1 when a key becomes dirty (an add that schedules a run), −1 when it is handed out |
+//! | `workqueue_adds_total` | counter | with every +1 of the depth |
+//! | `workqueue_queue_duration_seconds` | histogram | at a get: time since the key became dirty |
+//! | `workqueue_work_duration_seconds` | histogram | at a done: time since the get |
+//! | `workqueue_unfinished_work_seconds` | gauge | sum of the ages of keys being processed |
+//! | `workqueue_longest_running_processor_seconds` | gauge | the oldest of those ages |
+//! | `workqueue_retries_total` | counter | every accepted `add_after` / `add_rate_limited` |
+//!
+//! All carry the label `name`. Only named queues keep metrics: an unnamed
+//! queue pays one branch per call. client-go refreshes the two "unfinished"
+//! gauges from a 500 ms ticker goroutine; here they are computed when read,
+//! from the processing start times, so no thread exists and a scrape is
+//! never up to 500 ms stale. As with client-go's ticker, they stop moving
+//! once the queue is shut down: they are computed as of the shutdown.
+
+mod histogram;
+mod prometheus;
+mod queue_metrics;
+mod registry;
+
+pub use histogram::{HistogramSnapshot, BUCKET_BOUNDS};
+pub use prometheus::prometheus_text;
+pub use queue_metrics::MetricsSnapshot;
+pub use registry::snapshot_all;
+
+pub(crate) use queue_metrics::QueueMetrics;
+pub(crate) use registry::{register, MetricsSource};

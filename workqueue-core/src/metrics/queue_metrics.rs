@@ -1,0 +1,131 @@
+//! One queue's metrics, kept under the queue's lock and updated exactly
+//! where client-go's `defaultQueueMetrics` is.
+
+use super::histogram::HistogramSnapshot;
+use crate::clock::{Clock, Timestamp};
+use crate::hash::FastHashMap;
+use std::hash::Hash;
+
+pub(crate) struct QueueMetrics<K> {
+    clock: Clock,
+    depth: i64,
+    adds: u64,
+    retries: u64,
+    queue_duration: HistogramSnapshot,
+    work_duration: HistogramSnapshot,
+    /// When each dirty key became dirty (the first add since its last get).
+    add_times: FastHashMap<K, Timestamp>,
+    /// When each key being processed was handed out.
+    start_times: FastHashMap<K, Timestamp>,
+    /// The "unfinished" gauges stop at the shutdown, like client-go's ticker.
+    frozen_at: Option<Timestamp>,
+}
+
+/// A queue's metrics at one moment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MetricsSnapshot {
+    /// `workqueue_depth`.
+    pub depth: i64,
+    /// `workqueue_adds_total`.
+    pub adds: u64,
+    /// `workqueue_retries_total`.
+    pub retries: u64,
+    /// `workqueue_queue_duration_seconds`.
+    pub queue_duration: HistogramSnapshot,
+    /// `workqueue_work_duration_seconds`.
+    pub work_duration: HistogramSnapshot,
+    /// `workqueue_unfinished_work_seconds`.
+    pub unfinished_work_seconds: f64,
+    /// `workqueue_longest_running_processor_seconds`.
+    pub longest_running_processor_seconds: f64,
+}
+
+impl MetricsSnapshot {
+    /// Adds another queue's figures (queues sharing a name share series).
+    pub(crate) fn merge(&mut self, other: &MetricsSnapshot) {
+        self.depth += other.depth;
+        self.adds += other.adds;
+        self.retries += other.retries;
+        self.queue_duration.merge(&other.queue_duration);
+        self.work_duration.merge(&other.work_duration);
+        self.unfinished_work_seconds += other.unfinished_work_seconds;
+        self.longest_running_processor_seconds = self
+            .longest_running_processor_seconds
+            .max(other.longest_running_processor_seconds);
+    }
+}
+
+fn seconds_between(earlier: Timestamp, later: Timestamp) -> f64 {
+    later.saturating_duration_since(earlier).as_secs_f64()
+}
+
+impl<K: Hash + Eq + Clone> QueueMetrics<K> {
+    pub(crate) fn new(clock: Clock) -> Self {
+        QueueMetrics {
+            clock,
+            depth: 0,
+            adds: 0,
+            retries: 0,
+            queue_duration: HistogramSnapshot::default(),
+            work_duration: HistogramSnapshot::default(),
+            add_times: FastHashMap::default(),
+            start_times: FastHashMap::default(),
+            frozen_at: None,
+        }
+    }
+
+    /// A key became dirty: newly queued, or added again while processing.
+    pub(crate) fn added(&mut self, key: &K) {
+        self.adds += 1;
+        self.depth += 1;
+        if !self.add_times.contains_key(key) {
+            self.add_times.insert(key.clone(), self.clock.now());
+        }
+    }
+
+    /// A key was handed out.
+    pub(crate) fn got(&mut self, key: &K) {
+        let now = self.clock.now();
+        self.depth -= 1;
+        self.start_times.insert(key.clone(), now);
+        if let Some(added) = self.add_times.remove(key) {
+            self.queue_duration.observe(seconds_between(added, now));
+        }
+    }
+
+    /// A key's processing finished.
+    pub(crate) fn done(&mut self, key: &K) {
+        if let Some(started) = self.start_times.remove(key) {
+            let now = self.clock.now();
+            self.work_duration.observe(seconds_between(started, now));
+        }
+    }
+
+    pub(crate) fn retried(&mut self) {
+        self.retries += 1;
+    }
+
+    pub(crate) fn shut_down(&mut self) {
+        self.frozen_at.get_or_insert(self.clock.now());
+    }
+
+    pub(crate) fn snapshot(&self) -> MetricsSnapshot {
+        let now = self.frozen_at.unwrap_or_else(|| self.clock.now());
+        let mut unfinished = 0.0;
+        let mut longest: f64 = 0.0;
+        for &started in self.start_times.values() {
+            let age = seconds_between(started, now);
+            unfinished += age;
+            longest = longest.max(age);
+        }
+        MetricsSnapshot {
+            depth: self.depth,
+            adds: self.adds,
+            retries: self.retries,
+            queue_duration: self.queue_duration.clone(),
+            work_duration: self.work_duration.clone(),
+            unfinished_work_seconds: unfinished,
+            longest_running_processor_seconds: longest,
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! client-go's metrics, replayed: the exact sequence of its TestMetrics on
+//! a manual clock, TestMetricShutdown, and the Prometheus exposition.
+
+use std::time::Duration;
+use workqueue_core::metrics::{prometheus_text, snapshot_all, MetricsSnapshot};
+use workqueue_core::{ManualClock, Queue};
+
+fn named(name: &str) -> (Queue<String>, ManualClock) {
+    let clock = ManualClock::new();
+    let queue = Queue::builder().name(name).clock(&clock).build();
+    (queue, clock)
+}
+
+fn metrics(queue: &Queue<String>) -> MetricsSnapshot {
+    queue.metrics().expect("a named queue keeps metrics")
+}
+
+fn close(actual: f64, expected: f64) -> bool {
+    (actual - expected).abs() < 1e-12
+}
+
+/// client-go's TestMetrics, step by step.
+#[test]
+fn the_client_go_metrics_sequence() {
+    let (queue, clock) = named("test-metrics-sequence");
+    let foo = "foo".to_string();
+
+    queue.add(foo.clone());
+    let m = metrics(&queue);
+    assert_eq!((m.adds, m.depth), (1, 1));
+
+    clock.step(Duration::from_micros(50));
+    assert_eq!(queue.try_get().as_ref(), Ok(&foo));
+    let m = metrics(&queue);
+    assert_eq!(m.queue_duration.count, 1);
+    assert!(
+        close(m.queue_duration.sum, 5e-5),
+        "{}",
+        m.queue_duration.sum
+    );
+    assert_eq!(m.depth, 0);
+
+    // Re-added while processing: one more add, whatever the repeats.
+    for _ in 0..5 {
+        queue.add(foo.clone());
+    }
+    let m = metrics(&queue);
+    assert_eq!((m.adds, m.depth), (2, 1));
+
+    clock.step(Duration::from_micros(25));
+    queue.done(&foo);
+    let m = metrics(&queue);
+    assert_eq!(m.work_duration.count, 1);
+    assert!(close(m.work_duration.sum, 2.5e-5));
+    assert_eq!(m.depth, 1, "requeued at done");
+
+    assert_eq!(queue.try_get().as_ref(), Ok(&foo));
+    let m = metrics(&queue);
+    assert_eq!(m.queue_duration.count, 2);
+    assert!(
+        close(m.queue_duration.sum, 5e-5 + 2.5e-5),
+        "dirty since the re-add at 50 µs, handed out at 75 µs"
+    );
+
+    clock.step(Duration::from_millis(1));
+    let m = metrics(&queue);
+    assert!(close(m.unfinished_work_seconds, 0.001));
+    assert!(close(m.longest_running_processor_seconds, 0.001));
+
+    queue.done(&foo);
+    let m = metrics(&queue);
+    assert_eq!(m.work_duration.count, 2);
+    assert!(close(m.work_duration.sum, 2.5e-5 + 0.001));
+    assert_eq!(m.unfinished_work_seconds, 0.0);
+    assert_eq!(m.depth, 0);
+}
+
+#[test]
+fn retries_count_every_accepted_add_after() {
+    let (queue, clock) = named("test-metrics-retries");
+    queue.add_rate_limited("a".to_string());
+    queue.add_after("b".to_string(), Duration::ZERO);
+    queue.add_after("c".to_string(), Duration::from_secs(1));
+    assert_eq!(metrics(&queue).retries, 3);
+    queue.shutdown();
+    queue.add_rate_limited("a".to_string());
+    assert_eq!(metrics(&queue).retries, 3, "refused after shutdown");
+    clock.step(Duration::from_secs(1));
+}
+
+/// TestMetricShutdown: the "unfinished" gauges stop at the shutdown.
+#[test]
+fn nothing_moves_after_shutdown() {
+    let (queue, clock) = named("test-metrics-shutdown");
+    queue.add("a".to_string());
+    let _ = queue.try_get();
+    clock.step(Duration::from_millis(1));
+    queue.shutdown();
+    let before = metrics(&queue);
+    clock.step(Duration::from_secs(3600));
+    assert_eq!(metrics(&queue), before);
+    assert!(close(before.unfinished_work_seconds, 0.001));
+}
+
+#[test]
+fn unnamed_queues_keep_no_metrics() {
+    let queue: Queue<u64> = Queue::new();
+    queue.add(1);
+    assert_eq!(queue.metrics(), None);
+}
+
+#[test]
+fn queues_sharing_a_name_share_series_and_dropped_queues_leave() {
+    let (a, clock) = named("test-metrics-shared");
+    let b: Queue<String> = Queue::builder()
+        .name("test-metrics-shared")
+        .clock(&clock)
+        .build();
+    a.add("x".to_string());
+    b.add("y".to_string());
+    b.add("z".to_string());
+    let find = || {
+        snapshot_all()
+            .into_iter()
+            .find(|(name, _)| name == "test-metrics-shared")
+            .map(|(_, snapshot)| snapshot)
+    };
+    assert_eq!(find().map(|m| m.depth), Some(3));
+    drop(a);
+    drop(b);
+    assert_eq!(find(), None);
+}
+
+#[test]
+fn the_exposition_has_every_family_and_client_go_buckets() {
+    let (queue, clock) = named("test-metrics-text");
+    queue.add("k".to_string());
+    clock.step(Duration::from_micros(50));
+    let _ = queue.try_get();
+    let text = prometheus_text();
+    for family in [
+        "workqueue_depth",
+        "workqueue_adds_total",
+        "workqueue_queue_duration_seconds",
+        "workqueue_work_duration_seconds",
+        "workqueue_unfinished_work_seconds",
+        "workqueue_longest_running_processor_seconds",
+        "workqueue_retries_total",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {family} ")),
+            "{family} missing"
+        );
+    }
+    assert!(text.contains(
+        "workqueue_queue_duration_seconds_bucket{name=\"test-metrics-text\",le=\"1e-05\"} 0\n"
+    ));
+    assert!(text.contains(
+        "workqueue_queue_duration_seconds_bucket{name=\"test-metrics-text\",le=\"0.0001\"} 1\n"
+    ));
+    assert!(text.contains("workqueue_adds_total{name=\"test-metrics-text\"} 1\n"));
+    drop(queue);
+}
