@@ -68,7 +68,8 @@ struct Stats {
 }
 
 fn main() {
-    let queue: Queue<String> = Queue::new();
+    // Named, so it keeps client-go's metrics (summarised at the end).
+    let queue: Queue<String> = Queue::builder().name("controller-demo").build();
     let keys: Vec<String> = (0..OBJECTS)
         .map(|i| format!("namespace-{:02}/object-{i:05}", i % 25))
         .collect();
@@ -125,6 +126,38 @@ fn main() {
         }
     });
     print_summary(&stats, &shutdown, started.elapsed());
+    print_metrics(&queue);
+}
+
+/// The queue's client-go metrics, as a scrape would show them.
+fn print_metrics(queue: &Queue<String>) {
+    let Some(m) = queue.metrics() else { return };
+    let mean_ms = |h: &workqueue_core::metrics::HistogramSnapshot| {
+        if h.count == 0 {
+            0.0
+        } else {
+            h.sum / h.count as f64 * 1e3
+        }
+    };
+    println!();
+    println!("metrics (workqueue_*{{name=\"controller-demo\"}})");
+    println!("  adds_total             {}", thousands(m.adds));
+    println!("  retries_total          {}", thousands(m.retries));
+    println!("  depth                  {}", m.depth);
+    println!(
+        "  queue_duration         {} observations, mean {:.3} ms",
+        thousands(m.queue_duration.count),
+        mean_ms(&m.queue_duration)
+    );
+    println!(
+        "  work_duration          {} observations, mean {:.3} ms",
+        thousands(m.work_duration.count),
+        mean_ms(&m.work_duration)
+    );
+    println!(
+        "  unfinished_work        {:.3} s (longest running {:.3} s)",
+        m.unfinished_work_seconds, m.longest_running_processor_seconds
+    );
 }
 
 /// One informer: informer 0 first lists every object once; then each emits

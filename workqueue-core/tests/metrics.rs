@@ -161,3 +161,54 @@ fn the_exposition_has_every_family_and_client_go_buckets() {
     assert!(text.contains("workqueue_adds_total{name=\"test-metrics-text\"} 1\n"));
     drop(queue);
 }
+
+#[test]
+fn depth_by_priority_is_exposed_with_bounded_labels() {
+    let (queue, _) = named("test-metrics-priority");
+    queue.add_with_priority("a".to_string(), 5);
+    queue.add_with_priority("b".to_string(), 5);
+    queue.add("c".to_string());
+    assert_eq!(metrics(&queue).depth_by_priority, vec![(5, 2), (0, 1)]);
+    let text = prometheus_text();
+    assert!(text.contains(
+        "workqueue_depth_by_priority{name=\"test-metrics-priority\",priority=\"5\"} 2\n"
+    ));
+    assert!(text.contains(
+        "workqueue_depth_by_priority{name=\"test-metrics-priority\",priority=\"0\"} 1\n"
+    ));
+    drop(queue);
+}
+
+#[test]
+fn named_scheduling_queues_expose_their_sub_queues() {
+    use workqueue_core::metrics::scheduling_snapshot_all;
+    use workqueue_core::SchedulingQueue;
+    let clock = ManualClock::new();
+    let queue: SchedulingQueue<u64> = SchedulingQueue::builder()
+        .name("test-metrics-scheduling")
+        .clock(&clock)
+        .build()
+        .expect("defaults are valid");
+    queue.add(1, 0);
+    queue.add(2, 0);
+    let (popped, _) = queue.try_pop().expect("an active item");
+    queue.requeue_backoff(&popped);
+    let _ = queue.try_pop();
+    let pending = scheduling_snapshot_all()
+        .into_iter()
+        .find(|(name, _)| name == "test-metrics-scheduling")
+        .map(|(_, pending)| pending)
+        .expect("registered");
+    assert_eq!(
+        (pending.active, pending.backoff, pending.in_flight),
+        (0, 1, 1)
+    );
+    let text = prometheus_text();
+    assert!(text.contains(
+        "workqueue_scheduling_pending_items{name=\"test-metrics-scheduling\",queue=\"backoff\"} 1\n"
+    ));
+    drop(queue);
+    assert!(scheduling_snapshot_all()
+        .iter()
+        .all(|(name, _)| name != "test-metrics-scheduling"));
+}

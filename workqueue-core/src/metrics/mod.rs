@@ -11,7 +11,13 @@
 //! | `workqueue_longest_running_processor_seconds` | gauge | the oldest of those ages |
 //! | `workqueue_retries_total` | counter | every accepted `add_after` / `add_rate_limited` |
 //!
-//! All carry the label `name`. Only named queues keep metrics: an unnamed
+//! All carry the label `name`. Two families client-go lacks:
+//! `workqueue_depth_by_priority{name, priority}` (ready keys per priority;
+//! at most [`MAX_PRIORITY_LABELS`] labels per queue, the lowest priorities
+//! beyond them summed under `priority="other"`) and
+//! `workqueue_scheduling_pending_items{name, queue}` for named scheduling
+//! queues (`queue` is `active`, `backoff`, `unschedulable` or `in_flight`).
+//! Only named queues keep metrics: an unnamed
 //! queue pays one branch per call. client-go refreshes the two "unfinished"
 //! gauges from a 500 ms ticker goroutine; here they are computed when read,
 //! from the processing start times, so no thread exists and a scrape is
@@ -22,11 +28,13 @@ mod histogram;
 mod prometheus;
 mod queue_metrics;
 mod registry;
+mod scheduling;
 
 pub use histogram::{HistogramSnapshot, BUCKET_BOUNDS};
-pub use prometheus::prometheus_text;
+pub use prometheus::{prometheus_text, MAX_PRIORITY_LABELS};
 pub use queue_metrics::MetricsSnapshot;
-pub use registry::snapshot_all;
+pub use registry::{scheduling_snapshot_all, snapshot_all};
+pub use scheduling::SchedulingPending;
 
 pub(crate) use queue_metrics::QueueMetrics;
-pub(crate) use registry::{register, MetricsSource};
+pub(crate) use registry::{register, MetricsSource, Report};

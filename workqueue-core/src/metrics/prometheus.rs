@@ -2,14 +2,22 @@
 
 use super::histogram::{HistogramSnapshot, BUCKET_BOUNDS};
 use super::queue_metrics::MetricsSnapshot;
-use super::registry::snapshot_all;
+use super::registry::{scheduling_snapshot_all, snapshot_all};
+use super::scheduling::SchedulingPending;
 use std::fmt::Write;
 
 /// Every named queue's metrics as Prometheus text, ready to serve at
 /// `/metrics`. Empty when no named queue exists.
 pub fn prometheus_text() -> String {
-    render(&snapshot_all())
+    let mut out = render(&snapshot_all());
+    render_scheduling(&mut out, &scheduling_snapshot_all());
+    out
 }
+
+/// Per queue, at most this many `priority` labels of
+/// `workqueue_depth_by_priority`: the highest priorities in use, and
+/// `other` for the rest, so the label set stays bounded.
+pub const MAX_PRIORITY_LABELS: usize = 16;
 
 struct Family {
     name: &'static str,
@@ -47,6 +55,17 @@ const LONGEST: Family = Family {
     kind: "gauge",
     help: "How many seconds has the longest running processor for workqueue been running.",
 };
+const DEPTH_BY_PRIORITY: Family = Family {
+    name: "workqueue_depth_by_priority",
+    kind: "gauge",
+    help: "Current number of ready items in workqueue, by priority",
+};
+const SCHEDULING_PENDING: Family = Family {
+    name: "workqueue_scheduling_pending_items",
+    kind: "gauge",
+    help:
+        "Items in each sub-queue of a scheduling queue: active, backoff, unschedulable, in_flight",
+};
 const RETRIES: Family = Family {
     name: "workqueue_retries_total",
     kind: "counter",
@@ -77,7 +96,50 @@ pub(crate) fn render(queues: &[(String, MetricsSnapshot)]) -> String {
     scalar(&mut out, &UNFINISHED, &|s| s.unfinished_work_seconds);
     scalar(&mut out, &LONGEST, &|s| s.longest_running_processor_seconds);
     scalar(&mut out, &RETRIES, &|s| s.retries as f64);
+    header(&mut out, &DEPTH_BY_PRIORITY);
+    for (name, snapshot) in queues {
+        for (priority, count) in bounded_priorities(&snapshot.depth_by_priority) {
+            let _ = writeln!(
+                out,
+                "{}{{name=\"{}\",priority=\"{priority}\"}} {count}",
+                DEPTH_BY_PRIORITY.name,
+                escape(name)
+            );
+        }
+    }
     out
+}
+
+/// The first `MAX_PRIORITY_LABELS - 1` priorities (highest first) by name,
+/// the rest summed as `other`.
+fn bounded_priorities(depths: &[(i32, u64)]) -> Vec<(String, u64)> {
+    let mut labels: Vec<(String, u64)> = depths
+        .iter()
+        .take(MAX_PRIORITY_LABELS - 1)
+        .map(|(priority, count)| (priority.to_string(), *count))
+        .collect();
+    let rest = depths.get(MAX_PRIORITY_LABELS - 1..).unwrap_or_default();
+    if !rest.is_empty() {
+        labels.push(("other".to_owned(), rest.iter().map(|(_, n)| n).sum()));
+    }
+    labels
+}
+
+fn render_scheduling(out: &mut String, queues: &[(String, SchedulingPending)]) {
+    if queues.is_empty() {
+        return;
+    }
+    header(out, &SCHEDULING_PENDING);
+    for (name, pending) in queues {
+        for (queue, count) in pending.by_queue() {
+            let _ = writeln!(
+                out,
+                "{}{{name=\"{}\",queue=\"{queue}\"}} {count}",
+                SCHEDULING_PENDING.name,
+                escape(name)
+            );
+        }
+    }
 }
 
 fn header(out: &mut String, family: &Family) {
@@ -161,6 +223,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn priority_labels_are_bounded() {
+        let depths: Vec<(i32, u64)> = (0..40).rev().map(|p| (p, 1)).collect();
+        let labels = bounded_priorities(&depths);
+        assert_eq!(labels.len(), MAX_PRIORITY_LABELS);
+        assert_eq!(labels[0], ("39".to_owned(), 1));
+        assert_eq!(labels[MAX_PRIORITY_LABELS - 1], ("other".to_owned(), 25));
+    }
+
+    #[test]
     fn renders_every_family_with_escaped_names() {
         let mut snapshot = MetricsSnapshot {
             depth: 2,
@@ -178,7 +249,7 @@ mod tests {
         assert!(text.contains(
             "workqueue_queue_duration_seconds_bucket{name=\"pods \\\"a\\\"\",le=\"1e-05\"} 0\n"
         ));
-        assert_eq!(text.matches("# TYPE").count(), 7);
+        assert_eq!(text.matches("# TYPE").count(), 8);
         assert!(render(&[]).is_empty());
         assert_eq!(number(1e-8), "1e-08");
         assert_eq!(number(10.0), "10");

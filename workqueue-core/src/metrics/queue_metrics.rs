@@ -38,6 +38,9 @@ pub struct MetricsSnapshot {
     pub unfinished_work_seconds: f64,
     /// `workqueue_longest_running_processor_seconds`.
     pub longest_running_processor_seconds: f64,
+    /// Ready keys per priority, highest first
+    /// (`workqueue_depth_by_priority`).
+    pub depth_by_priority: Vec<(i32, u64)>,
 }
 
 impl MetricsSnapshot {
@@ -52,6 +55,17 @@ impl MetricsSnapshot {
         self.longest_running_processor_seconds = self
             .longest_running_processor_seconds
             .max(other.longest_running_processor_seconds);
+        for &(priority, count) in &other.depth_by_priority {
+            match self
+                .depth_by_priority
+                .iter_mut()
+                .find(|(p, _)| *p == priority)
+            {
+                Some((_, total)) => *total += count,
+                None => self.depth_by_priority.push((priority, count)),
+            }
+        }
+        self.depth_by_priority.sort_by(|a, b| b.0.cmp(&a.0));
     }
 }
 
@@ -126,6 +140,7 @@ impl<K: Hash + Eq + Clone> QueueMetrics<K> {
             work_duration: self.work_duration.clone(),
             unfinished_work_seconds: unfinished,
             longest_running_processor_seconds: longest,
+            depth_by_priority: Vec::new(),
         }
     }
 }

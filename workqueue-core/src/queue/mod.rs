@@ -40,7 +40,7 @@ pub use builder::QueueBuilder;
 pub use readiness::{Readiness, ReadinessObserver};
 
 use crate::clock::{Clock, ClockListener, Timestamp};
-use crate::metrics::{self, MetricsSnapshot, MetricsSource};
+use crate::metrics::{self, MetricsSnapshot, MetricsSource, Report};
 use crate::parking::Parking;
 use crate::rate_limit::RateLimiter;
 use crate::spin_lock::{SpinGuard, SpinLock};
@@ -818,10 +818,10 @@ impl<K: Key> Shared<K> {
 }
 
 impl<K: Key> MetricsSource for Shared<K> {
-    fn metrics_snapshot(&self) -> Option<(String, MetricsSnapshot)> {
+    fn report(&self) -> Option<Report> {
         let name = self.name.clone()?;
         let snapshot = self.state.lock().queue.metrics_snapshot()?;
-        Some((name, snapshot))
+        Some(Report::Queue(name, snapshot))
     }
 }
 

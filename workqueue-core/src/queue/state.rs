@@ -219,7 +219,13 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
 
     /// The metrics of a named queue.
     pub(crate) fn metrics_snapshot(&self) -> Option<MetricsSnapshot> {
-        self.metrics.as_ref().map(|metrics| metrics.snapshot())
+        let mut snapshot = self.metrics.as_ref()?.snapshot();
+        snapshot.depth_by_priority = self
+            .ready_len_by_priority()
+            .into_iter()
+            .map(|(priority, count)| (priority, count as u64))
+            .collect();
+        Some(snapshot)
     }
 
     /// Stops accepting keys; keys waiting for a delay are dropped.

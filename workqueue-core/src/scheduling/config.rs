@@ -42,6 +42,7 @@ impl Default for Settings {
 pub struct SchedulingQueueBuilder<K: Key> {
     settings: Settings,
     clock: Clock,
+    name: Option<String>,
     _keys: PhantomData<fn(K)>,
 }
 
@@ -57,6 +58,7 @@ impl<K: Key> SchedulingQueueBuilder<K> {
         SchedulingQueueBuilder {
             settings: Settings::default(),
             clock: Clock::real(),
+            name: None,
             _keys: PhantomData,
         }
     }
@@ -98,6 +100,13 @@ impl<K: Key> SchedulingQueueBuilder<K> {
         self
     }
 
+    /// Names the queue: a named queue reports its sub-queue sizes in
+    /// [`metrics::prometheus_text`](crate::metrics::prometheus_text).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
     /// Builds the queue, or names the first setting it cannot accept.
     pub fn build(self) -> Result<SchedulingQueue<K>, ConfigError> {
         let s = &self.settings;
@@ -119,6 +128,10 @@ impl<K: Key> SchedulingQueueBuilder<K> {
                 "must be positive",
             ));
         }
-        Ok(SchedulingQueue::from_parts(self.settings, self.clock))
+        Ok(SchedulingQueue::from_parts(
+            self.settings,
+            self.clock,
+            self.name,
+        ))
     }
 }

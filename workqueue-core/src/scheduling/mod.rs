@@ -72,10 +72,11 @@ pub use config::{
 };
 
 use crate::clock::{Clock, ClockListener, Timestamp};
+use crate::metrics::{self, MetricsSource, Report, SchedulingPending};
 use crate::parking::Parking;
 use crate::queue::Key;
 use crate::spin_lock::{SpinGuard, SpinLock};
-use crate::sync::Arc;
+use crate::sync::{Arc, Weak};
 use config::Settings;
 use state::{Failure, SchedulingState};
 use std::fmt;
@@ -136,6 +137,9 @@ struct Shared<K> {
     clock: Clock,
     /// A copy of the state's settings, read without the lock.
     settings: Settings,
+    name: Option<String>,
+    /// This queue, for the metrics registry to read it through.
+    me: Weak<Shared<K>>,
 }
 
 /// The state plus who is asleep, so wakeups go only to sleepers (see
@@ -225,7 +229,7 @@ impl<K: Key> SchedulingQueue<K> {
     /// A queue with kube-scheduler's defaults on the real clock (see
     /// [`SchedulingQueueBuilder`]).
     pub fn new() -> Self {
-        SchedulingQueue::from_parts(Settings::default(), Clock::real())
+        SchedulingQueue::from_parts(Settings::default(), Clock::real(), None)
     }
 
     /// Configures a queue: backoff, maximum stay, pop-from-backoff, clock.
@@ -233,8 +237,8 @@ impl<K: Key> SchedulingQueue<K> {
         SchedulingQueueBuilder::new()
     }
 
-    fn from_parts(settings: Settings, clock: Clock) -> Self {
-        let shared = Arc::new(Shared {
+    fn from_parts(settings: Settings, clock: Clock, name: Option<String>) -> Self {
+        let shared = Arc::new_cyclic(|me| Shared {
             state: SpinLock::new(Locked {
                 queue: SchedulingState::new(settings),
                 closed: false,
@@ -247,10 +251,31 @@ impl<K: Key> SchedulingQueue<K> {
             poppers: Parking::new(),
             clock,
             settings,
+            name,
+            me: me.clone(),
         });
         let listener: Arc<dyn ClockListener> = shared.clone();
         shared.clock.subscribe(Arc::downgrade(&listener));
+        if shared.name.is_some() {
+            let source: Arc<dyn MetricsSource> = shared.clone();
+            metrics::register(Arc::downgrade(&source));
+        }
         SchedulingQueue { shared }
+    }
+
+    /// The name given at construction, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.shared.name.as_deref()
+    }
+
+    /// Items per sub-queue, as one consistent reading.
+    pub fn pending(&self) -> SchedulingPending {
+        self.look(|queue| SchedulingPending {
+            active: queue.active_len() as u64,
+            backoff: queue.backoff_len() as u64,
+            unschedulable: queue.unschedulable_len() as u64,
+            in_flight: queue.in_flight_len() as u64,
+        })
     }
 
     /// The clock every timing rule of this queue reads.
@@ -606,5 +631,15 @@ impl<K: Key> fmt::Debug for SchedulingQueue<K> {
             .field("in_flight", &st.queue.in_flight_len())
             .field("closed", &st.closed)
             .finish()
+    }
+}
+
+impl<K: Key> MetricsSource for Shared<K> {
+    fn report(&self) -> Option<Report> {
+        let name = self.name.clone()?;
+        let queue = SchedulingQueue {
+            shared: self.me.upgrade()?,
+        };
+        Some(Report::Scheduling(name, queue.pending()))
     }
 }
