@@ -65,7 +65,8 @@ impl MetricsSnapshot {
                 None => self.depth_by_priority.push((priority, count)),
             }
         }
-        self.depth_by_priority.sort_by(|a, b| b.0.cmp(&a.0));
+        self.depth_by_priority
+            .sort_by_key(|&(priority, _)| std::cmp::Reverse(priority));
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Mutex, OnceLock, Weak};
 
 /// What one named queue reports at a scrape.
 pub(crate) enum Report {
-    Queue(String, MetricsSnapshot),
+    Queue(String, Box<MetricsSnapshot>),
     Scheduling(String, SchedulingPending),
 }
 
@@ -58,7 +58,7 @@ fn by_name<T>(
 /// the maximum), as client-go's shared series would be.
 pub fn snapshot_all() -> Vec<(String, MetricsSnapshot)> {
     let queues = reports().into_iter().filter_map(|report| match report {
-        Report::Queue(name, snapshot) => Some((name, snapshot)),
+        Report::Queue(name, snapshot) => Some((name, *snapshot)),
         Report::Scheduling(..) => None,
     });
     by_name(queues, MetricsSnapshot::merge)

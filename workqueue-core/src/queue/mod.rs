@@ -821,7 +821,7 @@ impl<K: Key> MetricsSource for Shared<K> {
     fn report(&self) -> Option<Report> {
         let name = self.name.clone()?;
         let snapshot = self.state.lock().queue.metrics_snapshot()?;
-        Some(Report::Queue(name, snapshot))
+        Some(Report::Queue(name, Box::new(snapshot)))
     }
 }
 
