@@ -8,6 +8,7 @@
 //! that the next parker takes even if it arrives late, and a broadcast is
 //! seen by every parker whose noted generation is older.
 
+use crate::clock::{Clock, Timestamp};
 use crate::sync::{lock, wait_timeout, wait_untimed, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -71,5 +72,137 @@ impl Parking {
         room.generation = room.generation.max(generation);
         drop(room);
         self.wakeup.notify_all();
+    }
+}
+
+/// How long a caller may wait for work.
+#[derive(Clone, Copy)]
+pub(crate) enum Wait {
+    Never,
+    Until(Instant),
+    Forever,
+}
+
+impl Wait {
+    /// `None`: forever; zero: not at all.
+    pub(crate) fn from_timeout(timeout: Option<Duration>) -> Wait {
+        match timeout {
+            None => Wait::Forever,
+            Some(timeout) if timeout.is_zero() => Wait::Never,
+            // A timeout too large for an `Instant` is as good as forever.
+            Some(timeout) => Instant::now()
+                .checked_add(timeout)
+                .map_or(Wait::Forever, Wait::Until),
+        }
+    }
+
+    /// The deadline of a wait that is not over yet; `None` inside means
+    /// forever, `None` outside that the wait is over.
+    pub(crate) fn deadline(self) -> Option<Option<Instant>> {
+        match self {
+            Wait::Never => None,
+            Wait::Forever => Some(None),
+            Wait::Until(deadline) if deadline <= Instant::now() => None,
+            Wait::Until(deadline) => Some(Some(deadline)),
+        }
+    }
+}
+
+/// The sleeping side of the protocol, kept under a queue's state lock: who
+/// sleeps, how many are already being woken (so a wakeup is sent only to
+/// someone who needs it: a notify with no waiter still costs a system
+/// call), the broadcast generation, and the leader — the one sleeper timed
+/// for the next timed event (a delayed key's ready time), while the others
+/// sleep untimed (the leader/follower pattern of Java's `DelayQueue`).
+#[derive(Default)]
+pub(crate) struct Sleepers {
+    sleeping: usize,
+    /// Sleepers already woken and not yet running again.
+    woken: usize,
+    /// Bumped by every wakeup of all sleepers.
+    generation: u64,
+    /// The leader, by ticket.
+    leader: Option<u64>,
+    next_ticket: u64,
+}
+
+/// One sleep of one thread.
+pub(crate) struct Nap {
+    ticket: u64,
+    /// The broadcast generation when it lay down.
+    pub(crate) generation: u64,
+    pub(crate) deadline: Option<Instant>,
+}
+
+impl Sleepers {
+    /// Sleepers no wakeup is on its way to.
+    pub(crate) fn idle(&self) -> usize {
+        self.sleeping.saturating_sub(self.woken)
+    }
+
+    pub(crate) fn has_leader(&self) -> bool {
+        self.leader.is_some()
+    }
+
+    /// The next timed event came earlier: the leader's timer is late, so
+    /// the next sleeper to wake takes the lead.
+    pub(crate) fn depose_leader(&mut self) {
+        self.leader = None;
+    }
+
+    /// Claims up to `wanted` wakeups; returns how many to send.
+    pub(crate) fn claim(&mut self, wanted: usize) -> usize {
+        let wake = wanted.min(self.idle());
+        self.woken += wake;
+        wake
+    }
+
+    /// Claims a wakeup for every sleeper; the generation to broadcast.
+    pub(crate) fn claim_all(&mut self) -> Option<u64> {
+        if self.sleeping == 0 {
+            return None;
+        }
+        self.woken = self.sleeping;
+        self.generation += 1;
+        Some(self.generation)
+    }
+
+    /// Lies down for `wait`, leading if nobody is timed for `next_timed`
+    /// (on a real clock the leader's deadline is then that time; on a
+    /// manual clock only a clock change makes it due, and the clock wakes
+    /// every sleeper). `None` when the wait is already over.
+    pub(crate) fn lie_down(
+        &mut self,
+        wait: Wait,
+        next_timed: Option<Timestamp>,
+        clock: &Clock,
+    ) -> Option<Nap> {
+        let mut deadline = wait.deadline()?;
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        if let (None, Some(next)) = (self.leader, next_timed) {
+            self.leader = Some(ticket);
+            if !clock.is_manual() {
+                let until = next.saturating_duration_since(clock.now());
+                if let Some(at) = Instant::now().checked_add(until) {
+                    deadline = Some(deadline.map_or(at, |d| d.min(at)));
+                }
+            }
+        }
+        self.sleeping += 1;
+        Some(Nap {
+            ticket,
+            generation: self.generation,
+            deadline,
+        })
+    }
+
+    /// Gets up after `nap`, giving up the lead if it had it.
+    pub(crate) fn get_up(&mut self, nap: &Nap) {
+        self.sleeping -= 1;
+        self.woken = self.woken.saturating_sub(1);
+        if self.leader == Some(nap.ticket) {
+            self.leader = None;
+        }
     }
 }

@@ -41,7 +41,7 @@ pub use readiness::{Readiness, ReadinessObserver};
 
 use crate::clock::{Clock, ClockListener, Timestamp};
 use crate::metrics::{self, MetricsSnapshot, MetricsSource, Report};
-use crate::parking::Parking;
+use crate::parking::{Parking, Sleepers, Wait};
 use crate::rate_limit::RateLimiter;
 use crate::spin_lock::{SpinGuard, SpinLock};
 use crate::sync::{Arc, AtomicBool, Ordering};
@@ -50,7 +50,7 @@ use readiness::Observer;
 use state::{Added, Finished, QueueState};
 use std::fmt;
 use std::hash::Hash;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How many keys a batch call handles per hold of the state lock.
 pub const LOCK_HOLD_KEYS: usize = 1024;
@@ -105,52 +105,24 @@ struct Shared<K> {
     closed: AtomicBool,
 }
 
-/// The state plus who is asleep, so wakeups are sent only when someone
-/// waits (a notify with no waiter still costs a system call).
+/// The state plus who is asleep (see `Parking` for the protocol).
 struct Locked<K> {
     queue: QueueState<K>,
-    sleeping_getters: usize,
-    /// Getters already woken and not yet running again.
-    woken_getters: usize,
-    /// Bumped by every wakeup of all getters (see `Parking`).
-    getters_generation: u64,
-    /// Bumped whenever drain waiters must re-check.
-    drain_generation: u64,
-    /// The getter timed for the earliest delayed key, by ticket.
-    leader: Option<u64>,
-    next_ticket: u64,
-    drain_waiters: usize,
+    getters: Sleepers,
+    /// `shutdown_with_drain` callers; none of them leads.
+    drainers: Sleepers,
     observer: Option<Observer>,
 }
 
 impl<K> Locked<K> {
     /// Claims a wakeup for one sleeping getter that no wakeup is on its way to.
     fn claim_wakeup(&mut self) -> bool {
-        if self.sleeping_getters > self.woken_getters {
-            self.woken_getters += 1;
-            true
-        } else {
-            false
-        }
+        self.getters.claim(1) == 1
     }
 
     /// Claims a wakeup for every sleeping getter.
     fn claim_all_wakeups(&mut self) -> Wakeup {
-        if self.sleeping_getters == 0 {
-            return Wakeup::Nobody;
-        }
-        self.woken_getters = self.sleeping_getters;
-        self.getters_generation += 1;
-        Wakeup::All(self.getters_generation)
-    }
-
-    /// Claims a wakeup for every drain waiter.
-    fn claim_drain_wakeup(&mut self) -> Option<u64> {
-        if self.drain_waiters == 0 {
-            return None;
-        }
-        self.drain_generation += 1;
-        Some(self.drain_generation)
+        self.getters.claim_all().map_or(Wakeup::Nobody, Wakeup::All)
     }
 }
 
@@ -168,39 +140,18 @@ impl<K: Key> Locked<K> {
     /// exhausted; otherwise one is woken if it would find something to do
     /// (more ready keys, or delayed keys with no leader timed for them).
     fn wakeup_after_change(&mut self) -> Wakeup {
-        if self.sleeping_getters <= self.woken_getters {
+        if self.getters.idle() == 0 {
             return Wakeup::Nobody;
         }
         if self.queue.exhausted() {
             return self.claim_all_wakeups();
         } else if (self.queue.ready_len() > 0
-            || (self.leader.is_none() && !self.queue.delayed.is_empty()))
+            || (!self.getters.has_leader() && !self.queue.delayed.is_empty()))
             && self.claim_wakeup()
         {
             return Wakeup::One;
         }
         Wakeup::Nobody
-    }
-}
-
-/// How long a get may wait.
-#[derive(Clone, Copy)]
-enum Wait {
-    Never,
-    Until(Instant),
-    Forever,
-}
-
-impl Wait {
-    fn from_timeout(timeout: Option<Duration>) -> Wait {
-        match timeout {
-            None => Wait::Forever,
-            Some(timeout) if timeout.is_zero() => Wait::Never,
-            // A timeout too large for an `Instant` is as good as forever.
-            Some(timeout) => Instant::now()
-                .checked_add(timeout)
-                .map_or(Wait::Forever, Wait::Until),
-        }
     }
 }
 
@@ -235,13 +186,8 @@ impl<K: Key> Queue<K> {
                     aging.map(|interval| (interval, clock.clone())),
                     metrics_clock,
                 ),
-                sleeping_getters: 0,
-                woken_getters: 0,
-                getters_generation: 0,
-                drain_generation: 0,
-                leader: None,
-                next_ticket: 0,
-                drain_waiters: 0,
+                getters: Sleepers::default(),
+                drainers: Sleepers::default(),
                 observer: None,
             }),
             getters: Parking::new(),
@@ -395,7 +341,7 @@ impl<K: Key> Queue<K> {
         }
         // A new earliest entry: whoever sleeps timed for the old one must
         // re-time, so hand leadership to a freshly woken getter.
-        st.leader = None;
+        st.getters.depose_leader();
         self.shared.report_readiness(&mut st);
         let wake = st.claim_wakeup();
         drop(st);
@@ -595,37 +541,17 @@ impl<K: Key> Queue<K> {
         mut st: SpinGuard<'a, Locked<K>>,
         how_long: Wait,
     ) -> Result<SpinGuard<'a, Locked<K>>, SpinGuard<'a, Locked<K>>> {
-        let mut deadline = match how_long {
-            Wait::Never => return Err(st),
-            Wait::Forever => None,
-            Wait::Until(deadline) if deadline <= Instant::now() => return Err(st),
-            Wait::Until(deadline) => Some(deadline),
+        let next_ready = st.queue.delayed.next_ready();
+        let Some(nap) = st
+            .getters
+            .lie_down(how_long, next_ready, &self.shared.clock)
+        else {
+            return Err(st);
         };
-        let ticket = st.next_ticket;
-        st.next_ticket += 1;
-        if st.leader.is_none() {
-            if let Some(ready) = st.queue.delayed.next_ready() {
-                st.leader = Some(ticket);
-                // On a manual clock only a clock change can make it due, and
-                // the clock wakes every sleeper when it changes.
-                if !self.shared.clock.is_manual() {
-                    let until_ready = ready.saturating_duration_since(self.shared.clock.now());
-                    if let Some(ready_at) = Instant::now().checked_add(until_ready) {
-                        deadline = Some(deadline.map_or(ready_at, |d| d.min(ready_at)));
-                    }
-                }
-            }
-        }
-        st.sleeping_getters += 1;
-        let generation = st.getters_generation;
         drop(st);
-        self.shared.getters.park(generation, deadline);
+        self.shared.getters.park(nap.generation, nap.deadline);
         let mut st = self.shared.state.lock();
-        st.sleeping_getters -= 1;
-        st.woken_getters = st.woken_getters.saturating_sub(1);
-        if st.leader == Some(ticket) {
-            st.leader = None;
-        }
+        st.getters.get_up(&nap);
         Ok(st)
     }
 
@@ -649,7 +575,7 @@ impl<K: Key> Queue<K> {
             st.wakeup_after_change()
         };
         let wake_drain = if st.queue.drained() {
-            st.claim_drain_wakeup()
+            st.drainers.claim_all()
         } else {
             None
         };
@@ -698,7 +624,7 @@ impl<K: Key> Queue<K> {
                 }
             }
             let wake_drain = if st.queue.drained() {
-                st.claim_drain_wakeup()
+                st.drainers.claim_all()
             } else {
                 None
             };
@@ -765,7 +691,7 @@ impl<K: Key> Queue<K> {
         self.shared.closed.store(true, Ordering::Release);
         self.shared.report_readiness(&mut st);
         let wake_getters = st.claim_all_wakeups();
-        let wake_drain = if drain { None } else { st.claim_drain_wakeup() };
+        let wake_drain = if drain { None } else { st.drainers.claim_all() };
         drop(st);
         self.shared.wake_getters(wake_getters);
         if let Some(generation) = wake_drain {
@@ -782,18 +708,13 @@ impl<K: Key> Queue<K> {
             if !st.queue.draining {
                 return false;
             }
-            let deadline = match how_long {
-                Wait::Never => return false,
-                Wait::Forever => None,
-                Wait::Until(deadline) if deadline <= Instant::now() => return false,
-                Wait::Until(deadline) => Some(deadline),
+            let Some(nap) = st.drainers.lie_down(how_long, None, &self.shared.clock) else {
+                return false;
             };
-            st.drain_waiters += 1;
-            let generation = st.drain_generation;
             drop(st);
-            self.shared.drain.park(generation, deadline);
+            self.shared.drain.park(nap.generation, nap.deadline);
             st = self.shared.state.lock();
-            st.drain_waiters -= 1;
+            st.drainers.get_up(&nap);
         }
     }
 }

@@ -73,14 +73,14 @@ pub use config::{
 
 use crate::clock::{Clock, ClockListener, Timestamp};
 use crate::metrics::{self, MetricsSource, Report, SchedulingPending};
-use crate::parking::Parking;
+use crate::parking::{Parking, Sleepers, Wait};
 use crate::queue::Key;
 use crate::spin_lock::{SpinGuard, SpinLock};
 use crate::sync::{Arc, Weak};
 use config::Settings;
 use state::{Failure, SchedulingState};
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Where an item is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -142,19 +142,12 @@ struct Shared<K> {
     me: Weak<Shared<K>>,
 }
 
-/// The state plus who is asleep, so wakeups go only to sleepers (see
-/// `Parking` for the protocol; the same as the work queue's getters).
+/// The state plus who is asleep (see `Parking` for the protocol; the same
+/// as the work queue's getters).
 struct Locked<K> {
     queue: SchedulingState<K>,
     closed: bool,
-    sleeping: usize,
-    /// Sleepers already woken and not yet running again.
-    woken: usize,
-    /// Bumped by every wakeup of all sleepers.
-    generation: u64,
-    /// The sleeper timed for the next timed move, by ticket.
-    leader: Option<u64>,
-    next_ticket: u64,
+    poppers: Sleepers,
 }
 
 impl<K: Key> Locked<K> {
@@ -163,59 +156,26 @@ impl<K: Key> Locked<K> {
     /// timed for it. `retime`: the next timed move came earlier, so the
     /// leader's timer is late and a new leader must take over.
     fn claim_wakeups(&mut self, retime: bool) -> usize {
-        let idle = self.sleeping.saturating_sub(self.woken);
-        if idle == 0 {
+        if self.poppers.idle() == 0 {
             return 0;
         }
         if retime {
-            self.leader = None;
+            self.poppers.depose_leader();
         }
         let mut wanted = self.queue.poppable_len();
-        if self.leader.is_none() && self.queue.next_timed().is_some() {
+        if !self.poppers.has_leader() && self.queue.next_timed().is_some() {
             wanted += 1;
         }
-        let wake = wanted.min(idle);
-        self.woken += wake;
-        wake
-    }
-
-    /// Claims a wakeup for every sleeper; returns the generation to send.
-    fn claim_all_wakeups(&mut self) -> Option<u64> {
-        if self.sleeping == 0 {
-            return None;
-        }
-        self.woken = self.sleeping;
-        self.generation += 1;
-        Some(self.generation)
+        self.poppers.claim(wanted)
     }
 
     /// The next timed move, when someone sleeps who might need re-timing.
     fn next_timed_if_sleepers(&self) -> Option<Timestamp> {
-        if self.sleeping > self.woken {
+        if self.poppers.idle() > 0 {
             self.queue.next_timed()
         } else {
             None
         }
-    }
-}
-
-/// How long a pop may wait.
-#[derive(Clone, Copy)]
-enum Wait {
-    Never,
-    Until(Instant),
-    Forever,
-}
-
-impl Wait {
-    fn from_timeout(timeout: Duration) -> Wait {
-        if timeout.is_zero() {
-            return Wait::Never;
-        }
-        // A timeout too large for an `Instant` is as good as forever.
-        Instant::now()
-            .checked_add(timeout)
-            .map_or(Wait::Forever, Wait::Until)
     }
 }
 
@@ -242,11 +202,7 @@ impl<K: Key> SchedulingQueue<K> {
             state: SpinLock::new(Locked {
                 queue: SchedulingState::new(settings),
                 closed: false,
-                sleeping: 0,
-                woken: 0,
-                generation: 0,
-                leader: None,
-                next_ticket: 0,
+                poppers: Sleepers::default(),
             }),
             poppers: Parking::new(),
             clock,
@@ -349,7 +305,7 @@ impl<K: Key> SchedulingQueue<K> {
     /// Like [`pop`](Self::pop), waiting at most `timeout` (real time, even
     /// on a manual clock, so a test cannot hang).
     pub fn pop_timeout(&self, timeout: Duration) -> Result<(K, i32), PopError> {
-        self.next_item(Wait::from_timeout(timeout))
+        self.next_item(Wait::from_timeout(Some(timeout)))
     }
 
     /// Pops without waiting.
@@ -441,7 +397,7 @@ impl<K: Key> SchedulingQueue<K> {
     pub fn close(&self) {
         let mut st = self.shared.state.lock();
         st.closed = true;
-        let wake = st.claim_all_wakeups();
+        let wake = st.poppers.claim_all();
         drop(st);
         if let Some(generation) = wake {
             self.shared.poppers.unpark_all(generation);
@@ -511,7 +467,7 @@ impl<K: Key> SchedulingQueue<K> {
     /// Unlocks, waking sleepers with something to do; `before` is the next
     /// timed move as the sleepers knew it.
     fn finish(&self, mut st: SpinGuard<'_, Locked<K>>, before: Option<Timestamp>) {
-        if st.sleeping <= st.woken {
+        if st.poppers.idle() == 0 {
             return;
         }
         let after = st.queue.next_timed();
@@ -570,37 +526,14 @@ impl<K: Key> SchedulingQueue<K> {
         mut st: SpinGuard<'a, Locked<K>>,
         wait: Wait,
     ) -> Result<SpinGuard<'a, Locked<K>>, SpinGuard<'a, Locked<K>>> {
-        let mut deadline = match wait {
-            Wait::Never => return Err(st),
-            Wait::Forever => None,
-            Wait::Until(deadline) if deadline <= Instant::now() => return Err(st),
-            Wait::Until(deadline) => Some(deadline),
+        let next_timed = st.queue.next_timed();
+        let Some(nap) = st.poppers.lie_down(wait, next_timed, &self.shared.clock) else {
+            return Err(st);
         };
-        let ticket = st.next_ticket;
-        st.next_ticket += 1;
-        if st.leader.is_none() {
-            if let Some(next) = st.queue.next_timed() {
-                st.leader = Some(ticket);
-                // On a manual clock only a clock change can make it due,
-                // and the clock wakes every sleeper when it changes.
-                if !self.shared.clock.is_manual() {
-                    let until = next.saturating_duration_since(self.shared.clock.now());
-                    if let Some(at) = Instant::now().checked_add(until) {
-                        deadline = Some(deadline.map_or(at, |d| d.min(at)));
-                    }
-                }
-            }
-        }
-        st.sleeping += 1;
-        let generation = st.generation;
         drop(st);
-        self.shared.poppers.park(generation, deadline);
+        self.shared.poppers.park(nap.generation, nap.deadline);
         let mut st = self.shared.state.lock();
-        st.sleeping -= 1;
-        st.woken = st.woken.saturating_sub(1);
-        if st.leader == Some(ticket) {
-            st.leader = None;
-        }
+        st.poppers.get_up(&nap);
         Ok(st)
     }
 }
@@ -613,7 +546,7 @@ impl<K: Key> ClockListener for Shared<K> {
         if st.queue.has_timed() {
             st.queue.promote(self.clock.now());
         }
-        let wake = st.claim_all_wakeups();
+        let wake = st.poppers.claim_all();
         drop(st);
         if let Some(generation) = wake {
             self.poppers.unpark_all(generation);
