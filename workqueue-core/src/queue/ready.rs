@@ -30,7 +30,7 @@ enum Order<K> {
 
 struct PriorityOrder<K> {
     keys: BTreeMap<Rank, K>,
-    ranks: FastHashMap<K, (Rank, i32)>,
+    slots: FastHashMap<K, Slot>,
     next_arrival: u64,
     aging: Option<Aging>,
 }
@@ -38,6 +38,15 @@ struct PriorityOrder<K> {
 struct Aging {
     interval_nanos: i128,
     clock: Clock,
+}
+
+/// Where a ready key stands.
+#[derive(Clone, Copy)]
+struct Slot {
+    rank: Rank,
+    priority: i32,
+    /// When it became ready (aging only): a raise keeps its age.
+    enqueued: i128,
 }
 
 /// Sorts higher scores first, then earlier arrivals.
@@ -107,8 +116,8 @@ impl<K: Hash + Eq + Clone> ReadyKeys<K> {
             Order::Fifo(keys) => vec![(0, keys.len())],
             Order::Priority(order) => {
                 let mut counts: BTreeMap<Reverse<i32>, usize> = BTreeMap::new();
-                for (_, priority) in order.ranks.values() {
-                    *counts.entry(Reverse(*priority)).or_default() += 1;
+                for slot in order.slots.values() {
+                    *counts.entry(Reverse(slot.priority)).or_default() += 1;
                 }
                 counts.into_iter().map(|(p, n)| (p.0, n)).collect()
             }
@@ -136,19 +145,25 @@ impl<K: Hash + Eq + Clone> PriorityOrder<K> {
     fn new(aging: Option<Aging>) -> Self {
         PriorityOrder {
             keys: BTreeMap::new(),
-            ranks: FastHashMap::default(),
+            slots: FastHashMap::default(),
             next_arrival: 0,
             aging,
         }
     }
 
-    fn rank(&mut self, priority: i32) -> Rank {
+    /// Now, in nanoseconds, when keys age (0 otherwise: unused).
+    fn now(&self) -> i128 {
+        self.aging
+            .as_ref()
+            .map_or(0, |aging| i128::from(aging.clock.now().as_nanos()))
+    }
+
+    /// The rank of a key at `priority` that became ready at `enqueued`,
+    /// behind every key ranked before it.
+    fn rank(&mut self, priority: i32, enqueued: i128) -> Rank {
         let score = match &self.aging {
             None => i128::from(priority),
-            Some(aging) => {
-                let now = i128::from(aging.clock.now().as_nanos());
-                i128::from(priority) * aging.interval_nanos - now
-            }
+            Some(aging) => i128::from(priority) * aging.interval_nanos - enqueued,
         };
         let arrival = self.next_arrival;
         self.next_arrival += 1;
@@ -159,21 +174,35 @@ impl<K: Hash + Eq + Clone> PriorityOrder<K> {
     }
 
     fn push(&mut self, key: K, priority: i32) {
-        let rank = self.rank(priority);
-        self.ranks.insert(key.clone(), (rank, priority));
+        let enqueued = self.now();
+        let rank = self.rank(priority, enqueued);
+        let slot = Slot {
+            rank,
+            priority,
+            enqueued,
+        };
+        self.slots.insert(key.clone(), slot);
         self.keys.insert(rank, key);
     }
 
+    /// A raise keeps the key's age (its enqueue time) but takes a new
+    /// arrival, so it goes behind the keys already at its new level and
+    /// never loses the priority it has aged into.
     fn raise(&mut self, key: &K, priority: i32) -> bool {
-        let Some(&(old_rank, old_priority)) = self.ranks.get(key) else {
+        let Some(&old) = self.slots.get(key) else {
             return false;
         };
-        if priority <= old_priority {
+        if priority <= old.priority {
             return false;
         }
-        let rank = self.rank(priority);
-        if let Some(key) = self.keys.remove(&old_rank) {
-            self.ranks.insert(key.clone(), (rank, priority));
+        let rank = self.rank(priority, old.enqueued);
+        if let Some(key) = self.keys.remove(&old.rank) {
+            let slot = Slot {
+                rank,
+                priority,
+                enqueued: old.enqueued,
+            };
+            self.slots.insert(key.clone(), slot);
             self.keys.insert(rank, key);
         }
         true
@@ -181,8 +210,8 @@ impl<K: Hash + Eq + Clone> PriorityOrder<K> {
 
     fn pop(&mut self) -> Option<(K, i32)> {
         let (_, key) = self.keys.pop_first()?;
-        let (_, priority) = self.ranks.remove(&key)?;
-        Some((key, priority))
+        let slot = self.slots.remove(&key)?;
+        Some((key, slot.priority))
     }
 }
 
@@ -239,5 +268,17 @@ mod tests {
             vec![("old-low", 0), ("new-high", 2), ("new-mid", 1)]
         );
         assert_eq!(ready.len_by_priority(), vec![]);
+    }
+
+    #[test]
+    fn a_raise_keeps_the_age_a_key_has_built_up() {
+        let clock = ManualClock::new();
+        let mut ready = ReadyKeys::new(Some((Duration::from_secs(1), Clock::from(&clock))));
+        ready.push("old", 0);
+        clock.step(Duration::from_secs(5));
+        ready.push("new", 3);
+        // "old" has aged to 5; raised to 1 it ages from 1, so 6 > 3.
+        assert!(ready.raise(&"old", 1));
+        assert_eq!(drain(&mut ready), vec![("old", 1), ("new", 3)]);
     }
 }
