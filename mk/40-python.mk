@@ -16,7 +16,7 @@ LINT_TARGETS += lint-python
 PYTHON ?= python3
 PY_VENV := .venv
 PY := $(PY_VENV)/bin/python
-PY_TOOLS := maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 ruff==0.17.6
+PY_TOOLS := maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 ruff==0.17.6 prometheus_client==0.26.0
 # A cargo target directory of its own: maturin builds with
 # PYO3_BUILD_EXTENSION_MODULE set, and sharing target/ with plain cargo
 # runs would rebuild pyo3 whenever that variable flips.

@@ -17,6 +17,17 @@ marking them done until shutdown), and the same two with the batch calls
 one producer and one consumer coroutine against ``asyncio.Queue``.
 Keys are strings shaped like Kubernetes object keys (``namespace/name``).
 
+A second table covers the newer features:
+
+- priorities: 100,000 keys over 16 priority levels, all added then all
+  handed out highest first (``add(key, priority)``, ``get`` + ``done``, and
+  ``get_with_priority``), against ``heapq`` (``heappush``/``heappop`` of
+  ``(-priority, sequence, key)``), the floor of a priority queue in Python
+  with none of the work-queue semantics (no collapsing, no exclusivity, no
+  locking); and the same fill and drain at one level (the FIFO);
+- metrics: the single-thread cycle on a named queue (which keeps client-go's
+  metrics) against an unnamed one, as a ratio.
+
 Each figure is the best of several runs (the machine may be shared).
 
     make bench-python            # or: python bench/python/bench.py [--quick]
@@ -26,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
 import os
 import queue as stdlib_queue
 import sys
@@ -54,8 +66,8 @@ def chunks(keys: Sequence[str], size: int) -> list[Sequence[str]]:
 # --- single thread -----------------------------------------------------------------
 
 
-def cycle_workqueue(keys: Sequence[workqueue.Key]) -> float:
-    q: workqueue.Queue[workqueue.Key] = workqueue.Queue()
+def cycle_workqueue(keys: Sequence[workqueue.Key], name: str | None = None) -> float:
+    q: workqueue.Queue[workqueue.Key] = workqueue.Queue(name=name)
     add, get, done = q.add, q.get, q.done
     started = time.perf_counter()
     for key in keys:
@@ -303,6 +315,56 @@ def asyncio_stdlib(keys: list[str]) -> float:
     return asyncio.run(main())
 
 
+# --- priorities: fill, then drain highest first ------------------------------------------
+
+LEVELS = 16
+
+
+def spread_priorities(count: int) -> list[int]:
+    """Priorities 0..15, scattered (not in order of arrival)."""
+    return [(i * 7919) % LEVELS for i in range(count)]
+
+
+def priority_workqueue(keys: list[str], priorities: list[int]) -> float:
+    q: workqueue.Queue[str] = workqueue.Queue()
+    add, get, done = q.add, q.get, q.done
+    started = time.perf_counter()
+    for key, priority in zip(keys, priorities):
+        add(key, priority)
+    for _ in range(len(keys)):
+        done(get())
+    elapsed = time.perf_counter() - started
+    assert len(q) == 0
+    return elapsed
+
+
+def priority_workqueue_with_priority(keys: list[str], priorities: list[int]) -> float:
+    q: workqueue.Queue[str] = workqueue.Queue()
+    add, get, done = q.add, q.get_with_priority, q.done
+    started = time.perf_counter()
+    for key, priority in zip(keys, priorities):
+        add(key, priority)
+    last = LEVELS
+    for _ in range(len(keys)):
+        key, priority = get()
+        done(key)
+        last = priority
+    elapsed = time.perf_counter() - started
+    assert last == 0
+    return elapsed
+
+
+def priority_heapq(keys: list[str], priorities: list[int]) -> float:
+    heap: list[tuple[int, int, str]] = []
+    push, pop = heapq.heappush, heapq.heappop
+    started = time.perf_counter()
+    for sequence, (key, priority) in enumerate(zip(keys, priorities)):
+        push(heap, (-priority, sequence, key))
+    for _ in range(len(keys)):
+        pop(heap)
+    return time.perf_counter() - started
+
+
 # --- reporting -------------------------------------------------------------------------
 
 
@@ -417,6 +479,55 @@ def main() -> None:
         "queue/wq: how many times faster than queue.Queue put+get, which has no work-queue\n"
         "semantics (target > 1x); for the asyncio row, asyncio.Queue. Batch rows compare\n"
         "with the peers' per-key figures."
+    )
+    features(args.quick, repeats)
+
+
+def features(quick: bool, repeats: int) -> None:
+    count = 10_000 if quick else 100_000
+    keys = make_keys(count)
+    priorities = spread_priorities(count)
+    flat = [0] * count
+    heap = best_ns_per_key(lambda: priority_heapq(keys, priorities), count, repeats)
+    rows = [
+        (
+            f"priorities: {count:,} keys, {LEVELS} levels, get + done",
+            best_ns_per_key(lambda: priority_workqueue(keys, priorities), count, repeats),
+            heap,
+        ),
+        (
+            "  the same with get_with_priority",
+            best_ns_per_key(
+                lambda: priority_workqueue_with_priority(keys, priorities), count, repeats
+            ),
+            heap,
+        ),
+        (
+            "  one level (FIFO), get + done",
+            best_ns_per_key(lambda: priority_workqueue(keys, flat), count, repeats),
+            heap,
+        ),
+    ]
+    cycle_keys = keys[: count if quick else 200_000]
+    unnamed = best_ns_per_key(lambda: cycle_workqueue(cycle_keys), len(cycle_keys), repeats)
+    named = best_ns_per_key(
+        lambda: cycle_workqueue(cycle_keys, name="bench-metrics"), len(cycle_keys), repeats
+    )
+    print()
+    header = f"{'feature workload':<46} {'workqueue':>10} {'heapq':>10} {'heapq/wq':>9}"
+    print(header)
+    print("-" * len(header))
+    for name, ours, baseline in rows:
+        print(f"{name:<46} {show_ns(ours):>10} {show_ns(baseline):>10} {baseline / ours:>8.1f}x")
+    print(
+        f"{'metrics: add + get + done, unnamed queue':<46} {show_ns(unnamed):>10}\n"
+        f"{'metrics: the same, named (client-go metrics)':<46} {show_ns(named):>10}"
+        f"   named/unnamed {named / unnamed:.2f}x"
+    )
+    print(
+        "heapq/wq: heapq push+pop of (-priority, seq, key) per key, no work-queue semantics;\n"
+        "a figure below 1x means workqueue costs more than that floor. named/unnamed: the\n"
+        "cost of keeping metrics (timestamps per key, histograms) on the single-thread cycle."
     )
 
 

@@ -13,6 +13,10 @@ Part 2, asyncio: the same loop with coroutines (``async with
 q.aprocessing()``), keys arriving with delays (``add_after``), no thread
 per waiting coroutine.
 
+Both queues are named, so they keep client-go's metrics
+(``workqueue.metrics``); the demo ends with a summary of them, the figures
+a Prometheus scrape of ``/metrics`` would show.
+
     python python/examples/controller.py
 """
 
@@ -27,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import workqueue
+from workqueue.metrics import Histogram, QueueMetrics
 
 OBJECTS = 2_000
 INFORMERS = 2
@@ -118,7 +123,7 @@ def report_progress(queue: workqueue.Queue[str], stats: Stats, stop: threading.E
             return
 
 
-def threads_demo() -> None:
+def threads_demo() -> QueueMetrics:
     print(
         f"part 1, threads: {INFORMERS} informers, {OBJECTS:,} objects, {WORKERS} workers, "
         f"{FAILURE_PERCENT} % of reconciles fail, default controller rate limiter"
@@ -195,9 +200,16 @@ def threads_demo() -> None:
     assert len(stats.seen) == OBJECTS, "every object must be reconciled"
     assert drained and len(queue) == 0 and queue.processing_len() == 0
     assert stats.dropped == report.dropped
+    metrics = queue.metrics()
+    assert metrics is not None, "a named queue keeps metrics"
+    # Every run was a get, every add was handed out: the queue drained.
+    assert metrics.queue_duration.count == metrics.adds == stats.runs, (metrics, stats.runs)
+    assert metrics.work_duration.count == stats.runs and metrics.depth == 0
+    assert metrics.retries == report.retried, (metrics.retries, report.retried)
+    return metrics
 
 
-async def asyncio_demo() -> None:
+async def asyncio_demo() -> QueueMetrics:
     objects, consumers = 200, 3
     print(f"part 2, asyncio: {objects} objects, {consumers} consumer coroutines, delayed adds")
     queue: workqueue.Queue[tuple[str, int]] = workqueue.Queue(name="async")
@@ -235,11 +247,52 @@ async def asyncio_demo() -> None:
     elapsed = time.monotonic() - started
     print(f"  reconciled {len(set(runs))} of {objects} keys in {elapsed * 1000:.0f} ms")
     assert sorted(runs) == [("pods", i) for i in range(objects)]
+    metrics = queue.metrics()
+    assert metrics is not None and metrics.adds == objects
+    return metrics
+
+
+def upper_bound(histogram: Histogram, fraction: float) -> str:
+    """The smallest bucket bound holding `fraction` of the observations."""
+    for bound, count in histogram.buckets:
+        if count >= fraction * histogram.count:
+            return f"<= {bound * 1000:g} ms"
+    return "> 10 s"
+
+
+def mean_ms(histogram: Histogram) -> str:
+    mean = histogram.mean
+    return "n/a" if mean is None else f"{mean * 1000:.2f} ms"
+
+
+def print_metrics(parts: dict[str, QueueMetrics]) -> None:
+    print("metrics (client-go's names, label name=...; what a /metrics scrape shows):")
+    rows: list[tuple[str, ...]] = [("", *(f'name="{name}"' for name in parts))]
+    readings: tuple[tuple[str, Callable[[QueueMetrics], str]], ...] = (
+        ("workqueue_adds_total", lambda m: f"{m.adds:,}"),
+        ("workqueue_retries_total", lambda m: f"{m.retries:,}"),
+        ("workqueue_depth", lambda m: f"{m.depth:,}"),
+        ("queue duration: count", lambda m: f"{m.queue_duration.count:,}"),
+        ("queue duration: mean", lambda m: mean_ms(m.queue_duration)),
+        ("queue duration: 95 %", lambda m: upper_bound(m.queue_duration, 0.95)),
+        ("work duration: mean", lambda m: mean_ms(m.work_duration)),
+        ("work duration: 99 %", lambda m: upper_bound(m.work_duration, 0.99)),
+        ("unfinished work", lambda m: f"{m.unfinished_work_seconds:.3f} s"),
+    )
+    for label, read in readings:
+        rows.append((label, *(read(m) for m in parts.values())))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        first, *values = row
+        print(
+            f"  {first:<{widths[0]}}" + "".join(f"  {v:>{w}}" for v, w in zip(values, widths[1:]))
+        )
 
 
 def main() -> None:
-    threads_demo()
-    asyncio.run(asyncio_demo())
+    threads = threads_demo()
+    coroutines = asyncio.run(asyncio_demo())
+    print_metrics({"objects": threads, "async": coroutines})
 
 
 if __name__ == "__main__":

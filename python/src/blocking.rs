@@ -68,31 +68,12 @@ where
     }
 }
 
-/// Runs `work` to completion detached from the interpreter. On the main
-/// thread it runs on a helper thread while the caller watches for signals;
-/// if a signal handler raises, the error is returned at once and `work`
-/// finishes in the background.
-pub fn run_detached<T, F>(py: Python<'_>, work: F) -> PyResult<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
-{
-    if !on_main_thread(py) {
-        return Ok(py.detach(work));
-    }
-    let result = spawn(work)?;
-    loop {
-        if let Some(done) = py.detach(|| result.wait(SIGNAL_SLICE)) {
-            return done;
-        }
-        py.check_signals()?;
-    }
-}
-
-/// Like [`run_detached`], for work that can be asked to stop: when a
-/// signal handler raises on the main thread, `interrupt` is called and the
-/// wait goes on until `work` returns, then the signal's error is returned.
-/// A second signal stops the waiting at once.
+/// Runs `work` to completion detached from the interpreter, for work that
+/// cannot wait in slices but can be asked to stop. On the main thread it
+/// runs on a helper thread while the caller watches for signals: when a
+/// signal handler raises, `interrupt` is called and the wait goes on until
+/// `work` returns, then the signal's error is returned. A second signal
+/// stops the waiting at once (`work` finishes in the background).
 pub fn run_interruptible<T, F, I>(py: Python<'_>, work: F, interrupt: I) -> PyResult<T>
 where
     T: Send + 'static,

@@ -8,10 +8,13 @@ mod clock;
 mod errors;
 mod key;
 mod limiters;
+mod metrics;
 mod parallel;
+mod priority;
 mod queue;
 #[cfg(target_os = "linux")]
 mod readiness;
+mod scheduling;
 mod sync;
 mod time;
 
@@ -39,9 +42,13 @@ mod _workqueue {
         PyFastSlow, PyMaxOf, PyMaxWait, PyRateLimiter,
     };
     #[pymodule_export]
+    use crate::metrics::{_scheduling_snapshot_all, _snapshot_all, prometheus_text};
+    #[pymodule_export]
     use crate::parallel::{_run_workers, parallelize, WorkerReport};
     #[pymodule_export]
     use crate::queue::PyQueue;
+    #[pymodule_export]
+    use crate::scheduling::PySchedulingQueue;
     #[pymodule_export]
     use crate::sync::{PyCancelToken, PySemaphore};
 
@@ -51,6 +58,7 @@ mod _workqueue {
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
         module.add("__version__", env!("CARGO_PKG_VERSION"))?;
         module.add("MAX_KEY_DEPTH", crate::key::MAX_DEPTH)?;
+        crate::metrics::add_constants(module)?;
         Ok(())
     }
 }

@@ -7,15 +7,16 @@
 //! a `get` that finds a key at once) therefore stay attached; every wait
 //! runs detached (see `blocking`).
 
-use crate::blocking::{run_detached, wait_detached};
+use crate::blocking::wait_detached;
 use crate::clock::PyManualClock;
 use crate::errors::{empty, shut_down};
 use crate::key::{keys_from_iterable, with_scratch, Key};
 use crate::limiters::PyRateLimiter;
-use crate::time::{seconds, timeout, to_seconds};
+use crate::priority::Priority;
+use crate::time::{non_negative, seconds, timeout, to_seconds};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyList, PyTuple};
 #[cfg(target_os = "linux")]
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -38,6 +39,9 @@ pub struct PyQueue {
     pub(crate) inner: Queue<Key>,
     clock: Option<Py<PyManualClock>>,
     limiter: Option<Py<PyRateLimiter>>,
+    /// The aging interval given at construction (the core keeps no copy
+    /// that can be read back).
+    aging: Option<Duration>,
     #[cfg(target_os = "linux")]
     readiness: OnceLock<Arc<crate::readiness::ReadinessFd>>,
     /// How many coroutines wait on the readiness descriptor; the queue
@@ -95,21 +99,103 @@ impl PyQueue {
             other => Some(other),
         }
     }
+
+    /// `get_with_priority` that waits as `get` does: not at all unless
+    /// `block`, at most `timeout` if given, detached and in slices.
+    fn get_item(
+        &self,
+        py: Python<'_>,
+        block: bool,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(Key, i32)> {
+        let timeout = self::timeout(timeout)?;
+        match self.inner.get_with_priority(Some(Duration::ZERO)) {
+            Ok(item) => return Ok(item),
+            Err(GetError::ShutDown) => return Err(shut_down()),
+            Err(GetError::Empty) => {}
+        }
+        if !block || timeout == Some(Duration::ZERO) {
+            return Err(empty());
+        }
+        let waited = wait_detached(py, timeout, |wait| {
+            match self
+                .inner
+                .get_with_priority(Some(wait.unwrap_or(Duration::MAX)))
+            {
+                Err(GetError::Empty) => None,
+                other => Some(other),
+            }
+        })?;
+        match waited {
+            Some(Ok(item)) => Ok(item),
+            Some(Err(error)) => Err(get_error(error)),
+            None => Err(empty()),
+        }
+    }
+}
+
+/// The figures of a histogram for Python: cumulative counts per bound (as
+/// Prometheus exposes them), the sum and the count.
+fn histogram_tuple<'py>(
+    py: Python<'py>,
+    histogram: &workqueue_core::metrics::HistogramSnapshot,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let cumulative = PyTuple::new(py, histogram.cumulative())?;
+    (cumulative, histogram.sum, histogram.count).into_pyobject(py)
+}
+
+/// A metrics snapshot as the plain tuple `workqueue.metrics` turns into a
+/// `QueueMetrics`.
+pub(crate) fn metrics_tuple<'py>(
+    py: Python<'py>,
+    snapshot: &workqueue_core::metrics::MetricsSnapshot,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let by_priority = PyTuple::new(py, snapshot.depth_by_priority.iter().copied())?;
+    PyTuple::new(
+        py,
+        [
+            snapshot.depth.into_pyobject(py)?.into_any(),
+            snapshot.adds.into_pyobject(py)?.into_any(),
+            snapshot.retries.into_pyobject(py)?.into_any(),
+            histogram_tuple(py, &snapshot.queue_duration)?.into_any(),
+            histogram_tuple(py, &snapshot.work_duration)?.into_any(),
+            snapshot
+                .unfinished_work_seconds
+                .into_pyobject(py)?
+                .into_any(),
+            snapshot
+                .longest_running_processor_seconds
+                .into_pyobject(py)?
+                .into_any(),
+            by_priority.into_any(),
+        ],
+    )
 }
 
 #[pymethods]
 impl PyQueue {
     #[new]
-    #[pyo3(signature = (name=None, rate_limiter=None, clock=None))]
+    #[pyo3(signature = (name=None, rate_limiter=None, clock=None, priority_aging=None))]
     fn new(
         name: Option<String>,
         rate_limiter: Option<&Bound<'_, PyAny>>,
         clock: Option<&Bound<'_, PyAny>>,
+        priority_aging: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let mut builder = Queue::<Key>::builder();
         if let Some(name) = &name {
             builder = builder.name(name.clone());
         }
+        let aging = match priority_aging {
+            Some(aging) if !aging.is_none() => {
+                let interval = non_negative(aging, "priority_aging")?;
+                builder = builder
+                    .priority_aging(interval)
+                    .map_err(|_| PyValueError::new_err("priority_aging must be positive"))?;
+                Some(interval)
+            }
+            _ => None,
+        };
         let limiter = match rate_limiter {
             Some(limiter) if !limiter.is_none() => {
                 let limiter = limiter.cast::<PyRateLimiter>().map_err(|_| {
@@ -149,6 +235,7 @@ impl PyQueue {
             inner: builder.build(),
             clock,
             limiter,
+            aging,
             #[cfg(target_os = "linux")]
             readiness: OnceLock::new(),
             #[cfg(target_os = "linux")]
@@ -176,11 +263,26 @@ impl PyQueue {
         self.limiter.as_ref().map(|limiter| limiter.clone_ref(py))
     }
 
+    /// The ``priority_aging`` interval in seconds given at construction,
+    /// or ``None`` (strict priorities).
+    #[getter]
+    fn priority_aging(&self) -> Option<f64> {
+        self.aging.map(to_seconds)
+    }
+
     /// Marks ``key`` as needing processing. Returns ``True`` when this
     /// scheduled a new run of the key, ``False`` when it collapsed into a
     /// pending run or the queue is shutting down.
-    fn add(&self, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-        Ok(self.inner.add(Key::from_py(key, "key")?))
+    ///
+    /// Higher ``priority`` (a 32-bit signed int) is handed out first, FIFO
+    /// within a priority. A key already queued keeps the higher of its
+    /// priority and ``priority`` (raising it moves it to the back of its
+    /// new level); a key being processed comes back at ``done`` with the
+    /// highest priority it was added with meanwhile.
+    #[pyo3(signature = (key, priority=Priority::DEFAULT), text_signature = "(self, key, priority=0)")]
+    fn add(&self, key: &Bound<'_, PyAny>, priority: Priority) -> PyResult<bool> {
+        let key = Key::from_py(key, "key")?;
+        Ok(self.inner.add_with_priority(key, priority.0))
     }
 
     /// Adds every key of the iterable ``keys`` in one call (one lock).
@@ -196,8 +298,18 @@ impl PyQueue {
     /// Adds ``key`` once ``seconds`` (a number or a ``datetime.timedelta``)
     /// have passed on the queue's clock; zero or negative adds at once. A
     /// later delay never postpones an earlier one. Returns ``True`` when it
-    /// added the key or set its ready time.
-    fn add_after(&self, key: &Bound<'_, PyAny>, seconds: &Bound<'_, PyAny>) -> PyResult<bool> {
+    /// added the key or set its ready time. A key already waiting keeps the
+    /// earlier ready time and the higher ``priority``.
+    #[pyo3(
+        signature = (key, seconds, priority=Priority::DEFAULT),
+        text_signature = "(self, key, seconds, priority=0)"
+    )]
+    fn add_after(
+        &self,
+        key: &Bound<'_, PyAny>,
+        seconds: &Bound<'_, PyAny>,
+        priority: Priority,
+    ) -> PyResult<bool> {
         let key = Key::from_py(key, "key")?;
         let delay = self::seconds(seconds, "seconds")?;
         let delay = if delay.negative {
@@ -205,14 +317,23 @@ impl PyQueue {
         } else {
             delay.magnitude
         };
-        Ok(self.inner.add_after(key, delay))
+        Ok(self.inner.add_after_with_priority(key, delay, priority.0))
     }
 
-    /// Adds ``key`` after the delay its rate limiter gives now and returns
-    /// that delay in seconds; ``None`` when the queue is shutting down.
-    fn add_rate_limited(&self, key: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+    /// Adds ``key`` at ``priority`` after the delay its rate limiter gives
+    /// now and returns that delay in seconds; ``None`` when the queue is
+    /// shutting down.
+    #[pyo3(signature = (key, priority=Priority::DEFAULT), text_signature = "(self, key, priority=0)")]
+    fn add_rate_limited(
+        &self,
+        key: &Bound<'_, PyAny>,
+        priority: Priority,
+    ) -> PyResult<Option<f64>> {
         let key = Key::from_py(key, "key")?;
-        Ok(self.inner.add_rate_limited(key).map(to_seconds))
+        Ok(self
+            .inner
+            .add_rate_limited_with_priority(key, priority.0)
+            .map(to_seconds))
     }
 
     /// Tells the rate limiter to stop tracking ``key`` (after a success).
@@ -256,6 +377,19 @@ impl PyQueue {
             Some(Err(error)) => Err(get_error(error)),
             None => Err(empty()),
         }
+    }
+
+    /// ``get``, also returning the priority the key was queued with:
+    /// ``(key, priority)``. Raises ``Empty`` and ``ShutDown`` like ``get``.
+    #[pyo3(signature = (block=true, timeout=None))]
+    fn get_with_priority<'py>(
+        &self,
+        py: Python<'py>,
+        block: bool,
+        timeout: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<(Bound<'py, PyAny>, i32)> {
+        let (key, priority) = self.get_item(py, block, timeout)?;
+        Ok((key.to_py(py)?, priority))
     }
 
     /// Waits like ``get`` for a key (at most ``timeout`` seconds; ``None``
@@ -336,6 +470,21 @@ impl PyQueue {
         self.inner.delayed_len()
     }
 
+    /// Ready keys per priority, highest priority first, as a list of
+    /// ``(priority, count)`` (empty when nothing is ready).
+    fn len_by_priority(&self) -> Vec<(i32, usize)> {
+        self.inner.len_by_priority()
+    }
+
+    /// The metrics snapshot as a plain tuple, or ``None`` for an unnamed
+    /// queue (``Queue.metrics()`` wraps it).
+    fn _metrics<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        self.inner
+            .metrics()
+            .map(|snapshot| metrics_tuple(py, &snapshot))
+            .transpose()
+    }
+
     /// Stops accepting keys and wakes every blocked getter, sync and async;
     /// keys already queued are still handed out. Keys waiting for a delay
     /// are dropped. Releases a waiting ``shutdown_with_drain``. Repeating
@@ -355,18 +504,28 @@ impl PyQueue {
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         let timeout = self::timeout(timeout)?;
-        if timeout == Some(Duration::ZERO) {
-            return Ok(self.inner.shutdown_with_drain_timeout(Duration::ZERO));
+        // Shut down and start the drain without waiting; then wait for it
+        // in slices (signal checks in between on the main thread). Waiting
+        // with `wait_drained` shuts nothing down again, so a plain
+        // `shutdown` in between still releases the wait.
+        if self.inner.shutdown_with_drain_timeout(Duration::ZERO) {
+            return Ok(true);
         }
-        // A drain cannot wait in slices: every call shuts down again, which
-        // would undo the release by a plain shutdown in between. So the
-        // main thread waits on a helper thread while it watches signals.
-        let queue = self.inner.clone();
-        let work = move || match timeout {
-            None => queue.shutdown_with_drain(),
-            Some(timeout) => queue.shutdown_with_drain_timeout(timeout),
-        };
-        run_detached(py, work)
+        if timeout == Some(Duration::ZERO) {
+            return Ok(false);
+        }
+        let drained = wait_detached(py, timeout, |wait| {
+            if self.inner.wait_drained(wait) {
+                return Some(true);
+            }
+            if self.inner.draining() {
+                return None;
+            }
+            // No drain waits any more: it drained just now, or a plain
+            // `shutdown` released it.
+            Some(self.inner.wait_drained(Some(Duration::ZERO)))
+        })?;
+        Ok(drained.unwrap_or(false))
     }
 
     /// Whether ``shutdown`` or ``shutdown_with_drain`` has been called.
@@ -423,8 +582,7 @@ impl PyQueue {
             if *watchers > 0 {
                 *watchers -= 1;
                 if *watchers == 0 {
-                    self.inner
-                        .observe_readiness(Arc::new(crate::readiness::Unwatched));
+                    self.inner.stop_observing_readiness();
                 }
             }
         }

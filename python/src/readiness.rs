@@ -10,7 +10,8 @@
 //! The queue reports readiness changes to the installed observer under its
 //! lock, in order. The observer touches no Python object and makes only
 //! non-blocking system calls: nothing under that lock may wait for the
-//! interpreter. It is installed only while coroutines wait (see
+//! interpreter. It is installed only while coroutines wait, and removed
+//! (`Queue::stop_observing_readiness`) after the last one stops (see
 //! `PyQueue::_watch_readiness`), so a queue nobody awaits pays nothing.
 //!
 //! A ready signal is an eventfd write, not a timer armed for "now": arming
@@ -162,12 +163,4 @@ impl ReadinessObserver for ReadinessFd {
             None => {}
         }
     }
-}
-
-/// Installed while no coroutine waits: the queue reports to it and nothing
-/// happens.
-pub struct Unwatched;
-
-impl ReadinessObserver for Unwatched {
-    fn readiness_changed(&self, _readiness: Readiness) {}
 }

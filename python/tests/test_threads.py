@@ -227,6 +227,57 @@ def test_a_getter_waits_while_a_draining_key_will_come_back() -> None:
     assert not drainer.is_alive()
 
 
+def os_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_a_drain_on_the_main_thread_waits_in_slices_without_a_helper_thread() -> None:
+    q: workqueue.Queue[int] = workqueue.Queue()
+    q.add(1)
+    assert q.get() == 1
+    counts: list[int] = []
+
+    def watch() -> None:
+        for _ in range(5):
+            time.sleep(0.02)
+            counts.append(os_threads())
+        q.done(1)
+
+    before = os_threads()
+    watcher = start(watch)  # one more thread: the watcher itself
+    started = time.monotonic()
+    assert q.shutdown_with_drain(timeout=5) is True
+    assert time.monotonic() - started < 2
+    watcher.join(5)
+    # At most the watcher itself more (threads of earlier tests may end meanwhile).
+    assert counts and max(counts) <= before + 1, f"{before=} {counts=}"
+
+
+def test_a_plain_shutdown_releases_a_drain_waiting_on_the_main_thread() -> None:
+    q: workqueue.Queue[int] = workqueue.Queue()
+    q.add(1)
+    q.get()
+    threading.Timer(0.1, q.shutdown).start()
+    started = time.monotonic()
+    assert q.shutdown_with_drain() is False
+    assert 0.09 <= time.monotonic() - started < 2
+    assert q.shutdown_with_drain(timeout=0.05) is False  # 1 is still in flight
+    q.done(1)
+    assert q.shutdown_with_drain(timeout=0) is True
+
+
+def test_a_drain_on_the_main_thread_times_out() -> None:
+    q: workqueue.Queue[int] = workqueue.Queue()
+    q.add(1)
+    q.get()
+    started = time.monotonic()
+    assert q.shutdown_with_drain(timeout=0.15) is False
+    assert 0.14 <= time.monotonic() - started < 2
+    threading.Timer(0.05, q.done, [1]).start()
+    assert q.shutdown_with_drain(timeout=5) is True
+
+
 # --- Ctrl-C ---------------------------------------------------------------------------
 
 SIGINT_CHILD = """

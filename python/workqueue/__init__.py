@@ -3,9 +3,12 @@
 Keys added while waiting collapse into one run, a key is never handed to
 two workers at once, a key added while being processed comes back once it
 is done, and failed keys are retried with per-key exponential backoff under
-a global rate limit. The queue itself is the Rust crate ``workqueue-core``;
-this package adds a Pythonic surface: exceptions, ``with q.processing()``,
-iteration, ``await q.aget()``, ``run_workers`` and ``parallelize``.
+a global rate limit; keys may carry priorities. The queue itself is the
+Rust crate ``workqueue-core``; this package adds a Pythonic surface:
+exceptions, ``with q.processing()``, iteration, ``await q.aget()``,
+``run_workers`` and ``parallelize``. Also here: ``SchedulingQueue``
+(kube-scheduler's queue with backoff and an unschedulable pool) and
+client-go's Prometheus metrics (``workqueue.metrics``).
 
 Keys are ``int`` (64-bit), ``str``, ``bytes`` and tuples of these. They are
 compared in Rust: ``1``, ``"1"`` and ``b"1"`` are three different keys, and
@@ -29,10 +32,12 @@ import inspect
 import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Generic, TypeVar, Union
+from typing import Any, Generic
 
-from . import _workqueue
-from ._errors import Empty, Error, ParallelizeError, ShutDown
+from . import _workqueue, metrics
+from ._errors import Closed, Empty, Error, ParallelizeError, ShutDown
+from ._keys import K, Key
+from ._scheduling import Place, SchedulingQueue
 from ._workqueue import (
     MAX_KEY_DEPTH,
     BucketRateLimiter,
@@ -50,11 +55,13 @@ from ._workqueue import (
     default_item_based_rate_limiter,
     parallelize,
 )
+from .metrics import QueueMetrics, _queue_metrics
 
 __all__ = [
     "MAX_KEY_DEPTH",
     "BucketRateLimiter",
     "CancelToken",
+    "Closed",
     "Empty",
     "Error",
     "ItemExponentialFailureRateLimiter",
@@ -63,8 +70,10 @@ __all__ = [
     "ManualClock",
     "MaxOfRateLimiter",
     "ParallelizeError",
+    "Place",
     "Queue",
     "RateLimiter",
+    "SchedulingQueue",
     "Semaphore",
     "ShutDown",
     "WithMaxWaitRateLimiter",
@@ -72,15 +81,10 @@ __all__ = [
     "__version__",
     "default_controller_rate_limiter",
     "default_item_based_rate_limiter",
+    "metrics",
     "parallelize",
     "run_workers",
 ]
-
-Key = Union[int, str, bytes, tuple["Key", ...]]
-"""The key types a queue accepts: ``int`` (-2**63 .. 2**64 - 1), ``str``,
-``bytes``, and tuples of keys."""
-
-K = TypeVar("K", bound=Key)
 
 _logger = logging.getLogger("workqueue")
 
@@ -92,14 +96,19 @@ _POLL_SECONDS = 0.005
 class Queue(_workqueue.Queue[K]):
     """A work queue (client-go's rate-limiting work queue).
 
-    ``Queue(name=None, rate_limiter=None, clock=None)``: ``rate_limiter``
-    defaults to ``default_controller_rate_limiter()``; ``clock`` is a
-    ``ManualClock`` for tests, or ``None`` for real time.
+    ``Queue(name=None, rate_limiter=None, clock=None,
+    priority_aging=None)``: a ``name`` turns on client-go's metrics
+    (``metrics()``, ``workqueue.metrics``); ``rate_limiter`` defaults to
+    ``default_controller_rate_limiter()``; ``clock`` is a ``ManualClock``
+    for tests, or ``None`` for real time; ``priority_aging`` (seconds)
+    makes a waiting key's priority grow by one per interval waited, so
+    low priorities are not starved (without it priority is strict).
 
     A key is never handed to two workers at once. Adding a key that waits
     to be handed out does nothing; adding a key that is being processed
-    makes it come back once ``done`` is called. Type it with the keys it
-    holds: ``q: Queue[str] = Queue()``.
+    makes it come back once ``done`` is called. Higher priorities are
+    handed out first, FIFO within a priority (``add(key, priority=5)``).
+    Type it with the keys it holds: ``q: Queue[str] = Queue()``.
     """
 
     __slots__ = ("_async_waiters",)
@@ -131,6 +140,22 @@ class Queue(_workqueue.Queue[K]):
             except Empty:
                 pass
             await self._wait_readable()
+
+    async def aget_with_priority(self) -> tuple[K, int]:
+        """``aget``, also returning the priority the key was queued with:
+        ``(key, priority)``."""
+        while True:
+            try:
+                return self.get_with_priority(block=False)
+            except Empty:
+                pass
+            await self._wait_readable()
+
+    def metrics(self) -> QueueMetrics | None:
+        """This queue's client-go metrics now, or ``None`` for an unnamed
+        queue (which keeps none). See ``workqueue.metrics``."""
+        raw = self._metrics()
+        return None if raw is None else _queue_metrics(raw)
 
     def __aiter__(self) -> Queue[K]:
         return self

@@ -16,8 +16,9 @@ class Error(Exception):
 
 
 class Empty(Error, _queue.Empty):
-    """No key became ready in time: a non-blocking ``get`` found nothing, or
-    a ``get`` with a timeout ran out. Also a ``queue.Empty``."""
+    """No key became ready in time: a non-blocking ``get`` (or
+    ``SchedulingQueue.pop``) found nothing, or one with a timeout ran out.
+    Also a ``queue.Empty``."""
 
 
 if sys.version_info >= (3, 13):
@@ -31,6 +32,11 @@ else:
     class ShutDown(Error):
         """The queue is shut down and nothing is left to hand out (like
         ``queue.ShutDown`` of Python 3.13)."""
+
+
+class Closed(Error):
+    """The scheduling queue is closed: ``SchedulingQueue.pop`` raises it at
+    once after ``close()``, even with items left."""
 
 
 class ParallelizeError(Error):
@@ -57,6 +63,6 @@ class ParallelizeError(Error):
 
 
 # Shown and pickled as workqueue.X, where users import them from.
-for _exception in (Error, Empty, ShutDown, ParallelizeError):
+for _exception in (Error, Empty, ShutDown, Closed, ParallelizeError):
     _exception.__module__ = "workqueue"
 del _exception

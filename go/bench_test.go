@@ -1,0 +1,204 @@
+package workqueue_test
+
+import (
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	clientgo "k8s.io/client-go/util/workqueue"
+
+	"github.com/workqueue-project/workqueue/go"
+)
+
+// Benchmarks against client-go's own queue (the version in go.mod), in
+// the same run. Every benchmark reports ns per key; `make bench-go` prints
+// the ratios (client-go time / this package's time: above 1 is faster).
+//
+//   PerKey:     one goroutine, Add → Get → Done per key, 100 rotating keys
+//               (client-go's BenchmarkQueue)
+//   Contended:  2 producers Add distinct keys, 2 consumers Get → Done
+//   Batch:      AddBatch → GetBatch → DoneBatch, 256 keys a call (client-go
+//               has no batch calls: it runs its per-key loop)
+
+// basicQueue is what the per-key benchmarks drive.
+type basicQueue[T comparable] interface {
+	Add(T)
+	Get() (T, bool)
+	Done(T)
+	ShutDown()
+}
+
+func stringKeys(n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "namespace-" + strconv.Itoa(i%97) + "/object-" + strconv.Itoa(i)
+	}
+	return keys
+}
+
+func uintKeys(n int) []uint64 {
+	keys := make([]uint64, n)
+	for i := range keys {
+		keys[i] = uint64(i)
+	}
+	return keys
+}
+
+func perKey[T comparable](b *testing.B, q basicQueue[T], keys []T) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		k := keys[i%len(keys)]
+		q.Add(k)
+		got, _ := q.Get()
+		q.Done(got)
+	}
+	b.StopTimer()
+	q.ShutDown()
+}
+
+func BenchmarkPerKey(b *testing.B) {
+	strs := stringKeys(100)
+	uints := uintKeys(100)
+	b.Run("string/client-go", func(b *testing.B) {
+		perKey[string](b, clientgo.NewTyped[string](), strs)
+	})
+	b.Run("string/workqueue", func(b *testing.B) {
+		q := workqueue.NewTyped[string]()
+		defer q.Close()
+		perKey[string](b, q, strs)
+	})
+	b.Run("uint64/client-go", func(b *testing.B) {
+		perKey[uint64](b, clientgo.NewTyped[uint64](), uints)
+	})
+	b.Run("uint64/workqueue-raw", func(b *testing.B) {
+		q := workqueue.NewRawQueue()
+		defer q.Close()
+		perKey[uint64](b, q, uints)
+	})
+}
+
+// contended: 2 producers add b.N distinct keys between them; 2 consumers
+// get and done until every key was processed.
+func contended[T comparable](b *testing.B, q basicQueue[T], keys []T) {
+	const producers, consumers = 2, 2
+	var processed atomic.Int64
+	total := int64(len(keys))
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	for c := 0; c < consumers; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k, shutdown := q.Get()
+				if shutdown {
+					return
+				}
+				q.Done(k)
+				if processed.Add(1) == total {
+					q.ShutDown()
+				}
+			}
+		}()
+	}
+	for p := 0; p < producers; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			for i := p; i < len(keys); i += producers {
+				q.Add(keys[i])
+			}
+		}(p)
+	}
+	wg.Wait()
+	b.StopTimer()
+}
+
+func BenchmarkContended(b *testing.B) {
+	b.Run("string/client-go", func(b *testing.B) {
+		contended[string](b, clientgo.NewTyped[string](), stringKeys(b.N))
+	})
+	b.Run("string/workqueue", func(b *testing.B) {
+		q := workqueue.NewTyped[string]()
+		defer q.Close()
+		contended[string](b, q, stringKeys(b.N))
+	})
+	b.Run("uint64/client-go", func(b *testing.B) {
+		contended[uint64](b, clientgo.NewTyped[uint64](), uintKeys(b.N))
+	})
+	b.Run("uint64/workqueue-raw", func(b *testing.B) {
+		q := workqueue.NewRawQueue()
+		defer q.Close()
+		contended[uint64](b, q, uintKeys(b.N))
+	})
+}
+
+const batchSize = 256
+
+// batchLoop runs one round of batch (add, get, done) per batchSize keys;
+// b.N counts keys.
+func batchLoop(b *testing.B, round func(lo, hi int)) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for lo := 0; lo < b.N; lo += batchSize {
+		round(lo, min(lo+batchSize, b.N))
+	}
+}
+
+func BenchmarkBatch(b *testing.B) {
+	strs := stringKeys(batchSize * 4)
+	uints := uintKeys(batchSize * 4)
+	b.Run("string/client-go", func(b *testing.B) {
+		q := clientgo.NewTyped[string]()
+		defer q.ShutDown()
+		batchLoop(b, func(lo, hi int) {
+			keys := strs[(lo/batchSize%4)*batchSize:][:hi-lo]
+			for _, k := range keys {
+				q.Add(k)
+			}
+			for range keys {
+				k, _ := q.Get()
+				q.Done(k)
+			}
+		})
+	})
+	b.Run("string/workqueue", func(b *testing.B) {
+		q := workqueue.NewTyped[string]()
+		defer q.Close()
+		buf := make([]string, 0, batchSize)
+		batchLoop(b, func(lo, hi int) {
+			keys := strs[(lo/batchSize%4)*batchSize:][:hi-lo]
+			q.AddBatch(keys)
+			got, _ := q.AppendGetBatch(buf[:0], len(keys))
+			q.DoneBatch(got)
+		})
+	})
+	b.Run("uint64/client-go", func(b *testing.B) {
+		q := clientgo.NewTyped[uint64]()
+		defer q.ShutDown()
+		batchLoop(b, func(lo, hi int) {
+			keys := uints[(lo/batchSize%4)*batchSize:][:hi-lo]
+			for _, k := range keys {
+				q.Add(k)
+			}
+			for range keys {
+				k, _ := q.Get()
+				q.Done(k)
+			}
+		})
+	})
+	b.Run("uint64/workqueue-raw", func(b *testing.B) {
+		q := workqueue.NewRawQueue()
+		defer q.Close()
+		buf := make([]uint64, batchSize)
+		batchLoop(b, func(lo, hi int) {
+			keys := uints[(lo/batchSize%4)*batchSize:][:hi-lo]
+			q.AddBatch(keys)
+			n, _ := q.GetBatch(buf[:len(keys)])
+			q.DoneBatch(buf[:n])
+		})
+	})
+}

@@ -1,0 +1,25 @@
+package workqueue
+
+// Internals the external tests look at.
+
+// LiveNativeObjects is the number of native objects not yet freed.
+func LiveNativeObjects() int64 { return liveNative.Load() }
+
+// LimiterTrackedKeys is the number of items a native limiter's interner
+// holds (0 for limiters without one).
+func LimiterTrackedKeys[T comparable](l TypedRateLimiter[T]) int {
+	switch l := l.(type) {
+	case *TypedItemExponentialFailureRateLimiter[T]:
+		return l.trackedKeys()
+	case *TypedItemFastSlowRateLimiter[T]:
+		return l.trackedKeys()
+	case *TypedMaxOfRateLimiter[T]:
+		if l.native != nil {
+			return l.native.trackedKeys()
+		}
+	}
+	return 0
+}
+
+// HeaderVersion is the version of the header the package was built with.
+func HeaderVersion() (major, minor, patch int) { return headerMajor, headerMinor, headerPatch }

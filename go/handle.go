@@ -1,0 +1,204 @@
+package workqueue
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// queueHandle owns one wq_queue and decides when it may be freed.
+//
+// Every call runs between enter and exit. Close marks the handle closed
+// (new calls are refused), shuts the queue down (which releases every
+// blocked getter and drain), waits until the calls in flight have left,
+// then frees the queue. A queue that is never closed is freed by a
+// runtime cleanup once the handle is unreachable; a call in flight keeps
+// the handle reachable (it calls exit after the C call), so the cleanup
+// never runs under it.
+type queueHandle struct {
+	ptr  *cQueue
+	name string
+	// state: closedBit, plus the number of calls in flight.
+	state atomic.Int64
+	owner *cOwner
+
+	fdOnce sync.Once
+	fd     int // the queue's pollable fd, or -1 when unavailable
+}
+
+const closedBit = int64(1) << 62
+
+// cOwner frees a C object exactly once, from Close or from the cleanup.
+type cOwner struct {
+	once sync.Once
+	free func()
+}
+
+func (o *cOwner) release() { o.once.Do(o.free) }
+
+// liveNative counts the native objects this package made and has not freed
+// yet (queues, limiters, clocks, semaphores), for tests of the cleanups.
+var liveNative atomic.Int64
+
+// owned returns an owner that frees a native object with free, counted in
+// liveNative.
+func owned(free func()) *cOwner {
+	liveNative.Add(1)
+	return &cOwner{free: func() {
+		free()
+		liveNative.Add(-1)
+	}}
+}
+
+func newQueueHandle(name string, limiter *cLimiter, clock *ManualClock) (*queueHandle, error) {
+	var cc *cClock
+	if clock != nil {
+		cc = clock.ptr
+	}
+	ptr, st := queueNew(name, limiter, cc)
+	runtime.KeepAlive(clock)
+	if st != stOK {
+		return nil, statusError("wq_queue_new", st)
+	}
+	h := &queueHandle{ptr: ptr, name: name, fd: -1}
+	h.owner = owned(func() { queueFree(ptr) })
+	runtime.AddCleanup(h, func(o *cOwner) { o.release() }, h.owner)
+	return h, nil
+}
+
+// enter admits a call; false once the handle is closed.
+func (h *queueHandle) enter() bool {
+	if h.state.Add(1)&closedBit != 0 {
+		h.state.Add(-1)
+		return false
+	}
+	return true
+}
+
+// exit ends a call admitted by enter.
+func (h *queueHandle) exit() {
+	h.state.Add(-1)
+}
+
+func (h *queueHandle) closed() bool { return h.state.Load()&closedBit != 0 }
+
+// close shuts the queue down and frees it once no call is in flight.
+// Later calls (and a second close) do nothing.
+func (h *queueHandle) close() {
+	for {
+		s := h.state.Load()
+		if s&closedBit != 0 {
+			return
+		}
+		if h.state.CompareAndSwap(s, s|closedBit) {
+			break
+		}
+	}
+	// Wakes every blocked getter and drain; the calls in flight return.
+	check("wq_queue_shutdown", queueShutdown(h.ptr))
+	wait := time.Microsecond
+	for h.state.Load() != closedBit {
+		time.Sleep(wait)
+		if wait < time.Millisecond {
+			wait *= 2
+		}
+	}
+	h.owner.release()
+}
+
+// length runs one of the length calls; 0 once closed.
+func (h *queueHandle) length(call func(*cQueue) (int, status), op string) int {
+	if !h.enter() {
+		return 0
+	}
+	n, st := call(h.ptr)
+	h.exit()
+	check(op, st)
+	return n
+}
+
+func (h *queueHandle) shutdown() {
+	if !h.enter() {
+		return
+	}
+	st := queueShutdown(h.ptr)
+	h.exit()
+	check("wq_queue_shutdown", st)
+}
+
+// drain shuts down with drain, waiting timeout ns (-1: forever); reports
+// whether the queue drained.
+func (h *queueHandle) drain(timeout int64) bool {
+	if !h.enter() {
+		return true
+	}
+	st := queueShutdownWithDrain(h.ptr, timeout)
+	h.exit()
+	if st == stTimeout {
+		return false
+	}
+	check("wq_queue_shutdown_with_drain", st)
+	return true
+}
+
+func (h *queueHandle) shuttingDown() bool {
+	if !h.enter() {
+		return true
+	}
+	down, st := queueShuttingDown(h.ptr)
+	h.exit()
+	check("wq_queue_shutting_down", st)
+	return down
+}
+
+// waitSlice is the longest wait of one call into the library while
+// waiting for a context where the queue's fd cannot be polled.
+const waitSlice = 50 * time.Millisecond
+
+// wait calls try until it reports true or ctx is done (then it returns
+// ctx.Err()). try gets a timeout in nanoseconds for its call into the
+// library. The call must be admitted (enter) for the whole wait.
+//
+// Where the queue has a pollable fd (Linux), try is called with no
+// timeout and the goroutine waits in the Go netpoller between attempts:
+// no OS thread is held and cancellation is immediate. Elsewhere try waits
+// in the library in slices of waitSlice, checking ctx between slices.
+func (h *queueHandle) wait(ctx context.Context, try func(timeout int64) bool) error {
+	if try(noWait) {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if done, err, ok := h.pollWait(ctx, try); ok {
+		if done {
+			return nil
+		}
+		return err
+	}
+	for {
+		slice := waitSlice
+		if deadline, ok := ctx.Deadline(); ok {
+			slice = min(slice, max(time.Until(deadline), time.Millisecond))
+		}
+		if try(int64(slice)) {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// queueFd is the queue's pollable fd, created at first use; -1 if the
+// platform or the system refuses one.
+func (h *queueHandle) queueFd() int {
+	h.fdOnce.Do(func() {
+		if fd, st := queueFd(h.ptr); st == stOK {
+			h.fd = fd
+		}
+	})
+	return h.fd
+}

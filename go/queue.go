@@ -1,0 +1,743 @@
+package workqueue
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Typed is a work queue of comparable items with client-go's semantics,
+// running in libworkqueue. It implements TypedInterface,
+// TypedDelayingInterface and TypedRateLimitingInterface, and adds calls
+// client-go lacks (TryAdd, batches, GetWithContext, ...).
+//
+// Items map to the library's uint64 keys through an interner that holds an
+// item only while the queue does (queued, being processed, or waiting for
+// a delay), so its size follows the queue's, however many distinct items
+// pass through.
+//
+// A Typed queue is safe for concurrent use. Close it when done (or let
+// the garbage collector free it); see Close.
+type Typed[T comparable] struct {
+	h     *queueHandle
+	ids   *interner[T]
+	clock *ManualClock
+
+	rlOnce sync.Once
+	rl     TypedRateLimiter[T]
+
+	scratchPool sync.Pool // *batchScratch
+}
+
+// Type is the untyped queue (client-go's deprecated workqueue.Type).
+type Type = Typed[any]
+
+// TypedQueueConfig configures a queue.
+//
+// Unlike client-go's, it has no MetricsProvider (metrics are not exported
+// to Go yet) and its Clock is a *ManualClock (nil: the real clock).
+type TypedQueueConfig[T comparable] struct {
+	// Name for the queue, the "name" label of its metrics.
+	Name string
+	// Clock is a manual clock for tests; nil is the real clock.
+	Clock *ManualClock
+}
+
+// TypedDelayingQueueConfig configures a delaying queue (see TypedQueueConfig).
+type TypedDelayingQueueConfig[T comparable] struct {
+	Name  string
+	Clock *ManualClock
+}
+
+// TypedRateLimitingQueueConfig configures a rate-limiting queue (see
+// TypedQueueConfig).
+type TypedRateLimitingQueueConfig[T comparable] struct {
+	Name  string
+	Clock *ManualClock
+}
+
+// NewTyped returns a queue with the default controller rate limiter.
+func NewTyped[T comparable]() *Typed[T] {
+	return NewTypedWithConfig(TypedQueueConfig[T]{})
+}
+
+// NewTypedWithConfig returns a configured queue.
+func NewTypedWithConfig[T comparable](config TypedQueueConfig[T]) *Typed[T] {
+	return newTyped[T](nil, config.Name, config.Clock)
+}
+
+// NewTypedDelayingQueue returns a queue (every queue can delay).
+func NewTypedDelayingQueue[T comparable]() *Typed[T] {
+	return NewTypedDelayingQueueWithConfig(TypedDelayingQueueConfig[T]{})
+}
+
+// TypedNewDelayingQueue is NewTypedDelayingQueue (a name client-go keeps
+// for compatibility).
+func TypedNewDelayingQueue[T comparable]() *Typed[T] { return NewTypedDelayingQueue[T]() }
+
+// NewTypedDelayingQueueWithConfig returns a configured queue.
+func NewTypedDelayingQueueWithConfig[T comparable](config TypedDelayingQueueConfig[T]) *Typed[T] {
+	return newTyped[T](nil, config.Name, config.Clock)
+}
+
+// NewTypedRateLimitingQueue returns a queue whose AddRateLimited asks
+// rateLimiter.
+func NewTypedRateLimitingQueue[T comparable](rateLimiter TypedRateLimiter[T]) *Typed[T] {
+	return NewTypedRateLimitingQueueWithConfig(rateLimiter, TypedRateLimitingQueueConfig[T]{})
+}
+
+// NewTypedRateLimitingQueueWithConfig returns a configured queue whose
+// AddRateLimited asks rateLimiter.
+func NewTypedRateLimitingQueueWithConfig[T comparable](rateLimiter TypedRateLimiter[T], config TypedRateLimitingQueueConfig[T]) *Typed[T] {
+	return newTyped(rateLimiter, config.Name, config.Clock)
+}
+
+func newTyped[T comparable](rl TypedRateLimiter[T], name string, clock *ManualClock) *Typed[T] {
+	// The library's own limiter is never asked (AddRateLimited asks rl
+	// from Go); an unkeyed bucket keeps wq_queue_holds cheap.
+	h, err := newQueueHandle(strings.ToValidUTF8(name, "\uFFFD"), idleLimiter(), clock)
+	if err != nil {
+		panic(err)
+	}
+	return &Typed[T]{h: h, ids: newInterner[T](), clock: clock, rl: rl}
+}
+
+var (
+	idleOnce sync.Once
+	idle     *nativeLimiter[uint64]
+)
+
+// idleLimiter is a limiter for queues that never ask the library's one.
+func idleLimiter() *cLimiter {
+	idleOnce.Do(func() {
+		c, st := limiterNewTokenBucket(1, 1)
+		idle = newNativeLimiter[uint64](c, st, "wq_rate_limiter_new_token_bucket", false)
+	})
+	return idle.c
+}
+
+// limiter is the rate limiter: the one given, or the default controller
+// limiter made at first use.
+func (q *Typed[T]) limiter() TypedRateLimiter[T] {
+	q.rlOnce.Do(func() {
+		if q.rl == nil {
+			q.rl = DefaultTypedControllerRateLimiter[T]()
+		}
+	})
+	return q.rl
+}
+
+// Name is the name given in the config.
+func (q *Typed[T]) Name() string { return q.h.name }
+
+// ---- adding ---------------------------------------------------------------
+
+// Add marks item as needing processing. Adds after ShutDown are ignored.
+func (q *Typed[T]) Add(item T) { q.TryAdd(item) }
+
+// TryAdd is Add reporting whether it scheduled a new run of item: false
+// when the add collapsed into a pending run (item is queued, or was
+// already added again while being processed) or the queue is shutting down.
+func (q *Typed[T]) TryAdd(item T) bool { return q.add(item, 0, false) }
+
+// AddAfter adds item once duration has passed on the queue's clock; a zero
+// or negative duration adds at once. A later delay never postpones an
+// earlier one.
+func (q *Typed[T]) AddAfter(item T, duration time.Duration) { q.add(item, duration, true) }
+
+// TryAddAfter is AddAfter reporting whether it added item or set its ready
+// time (false when item already waits for an earlier or equal time, or
+// the queue is shutting down).
+func (q *Typed[T]) TryAddAfter(item T, duration time.Duration) bool {
+	return q.add(item, duration, true)
+}
+
+// add interns item and adds its id (after delay, if after is set).
+//
+// The interner must hold an item whenever the library may hand out its
+// id, and should hold nothing else. Every add interns the item and calls
+// into the library under the item's shard lock; every Done calls into
+// the library and then asks wq_queue_holds under the same lock, removing
+// the entry when the library no longer holds the id. So an entry is never
+// removed while an add of its item is on its way, and never kept once
+// nothing can hand its id out. Getters resolve ids under the shard's slot
+// lock only, so they never wait behind these calls.
+func (q *Typed[T]) add(item T, delay time.Duration, after bool) bool {
+	h := q.h
+	if !h.enter() {
+		return false
+	}
+	sh := q.ids.shardOf(item)
+	sh.mu.Lock()
+	id, created := sh.intern(item)
+	var added bool
+	var st status
+	if after {
+		added, st = queueAddAfter(h.ptr, id, delay)
+	} else {
+		added, st = queueAdd(h.ptr, id)
+	}
+	if created && !added {
+		sh.remove(item, id) // refused: the queue is shutting down
+	}
+	sh.mu.Unlock()
+	h.exit()
+	if after {
+		check("wq_queue_add_after", st)
+	} else {
+		check("wq_queue_add", st)
+	}
+	return added
+}
+
+// AddRateLimited adds item after the delay its rate limiter gives it now.
+func (q *Typed[T]) AddRateLimited(item T) { q.TryAddRateLimited(item) }
+
+// TryAddRateLimited is AddRateLimited returning the delay chosen; false
+// (without asking the rate limiter) when the queue is shutting down.
+func (q *Typed[T]) TryAddRateLimited(item T) (time.Duration, bool) {
+	if q.ShuttingDown() {
+		return 0, false
+	}
+	delay := whenOn(q.limiter(), item, q.clock)
+	q.TryAddAfter(item, delay)
+	return delay, true
+}
+
+// Forget tells the rate limiter to stop tracking item (after a success).
+// It does not remove item from the queue; Done is still needed.
+func (q *Typed[T]) Forget(item T) { q.limiter().Forget(item) }
+
+// NumRequeues is how many times item was rate-limited since it was last
+// forgotten.
+func (q *Typed[T]) NumRequeues(item T) int { return q.limiter().NumRequeues(item) }
+
+// batchScratch is the per-call scratch of the batch calls. Items are
+// visited grouped by shard (a counting sort on the shard number), each
+// shard locked once, in ascending order; the library gets the ids in the
+// caller's order.
+type batchScratch struct {
+	shard   []uint16 // per item: its shard
+	order   []int32  // item indexes, grouped by shard
+	count   []int32  // per shard: items, then start offsets
+	ids     []uint64 // per item: its id
+	compact []uint64 // the ids passed to the library (DoneBatch)
+	held    []bool   // per compact id: the library still holds it
+	found   []bool   // resolve: per id, whether it resolved
+	created []int32  // AddBatch: indexes of items whose entry is new
+}
+
+func (q *Typed[T]) scratch(n int) *batchScratch {
+	sc, _ := q.scratchPool.Get().(*batchScratch)
+	if sc == nil {
+		sc = &batchScratch{count: make([]int32, len(q.ids.shards)+1)}
+	}
+	if cap(sc.ids) < n {
+		sc.shard = make([]uint16, n)
+		sc.order = make([]int32, n)
+		sc.ids = make([]uint64, n)
+		sc.compact = make([]uint64, 0, n)
+		sc.held = make([]bool, n)
+		sc.found = make([]bool, n)
+	}
+	sc.ids = sc.ids[:n]
+	sc.compact, sc.created = sc.compact[:0], sc.created[:0]
+	return sc
+}
+
+// group fills sc.shard and sc.order for n things whose shard is at(i).
+func (q *Typed[T]) group(sc *batchScratch, n int, at func(i int) uint64) {
+	clear(sc.count)
+	for i := 0; i < n; i++ {
+		s := uint16(at(i))
+		sc.shard[i] = s
+		sc.count[s+1]++
+	}
+	for s := 1; s < len(sc.count); s++ {
+		sc.count[s] += sc.count[s-1]
+	}
+	for i := 0; i < n; i++ {
+		s := sc.shard[i]
+		sc.order[sc.count[s]] = int32(i)
+		sc.count[s]++
+	}
+}
+
+// lockGroups locks, in ascending order, the shard of every grouped item;
+// unlockGroups undoes it.
+func (q *Typed[T]) lockGroups(sc *batchScratch, n int) {
+	last := -1
+	for _, i := range sc.order[:n] {
+		if s := int(sc.shard[i]); s != last {
+			q.ids.shards[s].mu.Lock()
+			last = s
+		}
+	}
+}
+
+func (q *Typed[T]) unlockGroups(sc *batchScratch, n int) {
+	last := -1
+	for _, i := range sc.order[:n] {
+		if s := int(sc.shard[i]); s != last {
+			q.ids.shards[s].mu.Unlock()
+			last = s
+		}
+	}
+}
+
+// AddBatch adds every item with one call into the library and returns how
+// many scheduled a new run. The shards of the items are locked (in
+// ascending order) across the call.
+func (q *Typed[T]) AddBatch(items []T) int {
+	if len(items) == 0 {
+		return 0
+	}
+	h := q.h
+	if !h.enter() {
+		return 0
+	}
+	defer h.exit()
+	sc := q.scratch(len(items))
+	defer q.scratchPool.Put(sc)
+	q.group(sc, len(items), func(i int) uint64 { return q.ids.shardIndex(items[i]) })
+	q.lockGroups(sc, len(items))
+	defer q.unlockGroups(sc, len(items))
+	for _, i := range sc.order[:len(items)] {
+		id, isNew := q.ids.shards[sc.shard[i]].intern(items[i])
+		if isNew {
+			sc.created = append(sc.created, i)
+		}
+		sc.ids[i] = id
+	}
+	added, st := queueAddBatch(h.ptr, sc.ids)
+	check("wq_queue_add_batch", st)
+	if len(sc.created) > 0 {
+		// A new id is refused only by a queue shutting down.
+		down, st := queueShuttingDown(h.ptr)
+		check("wq_queue_shutting_down", st)
+		if down {
+			for _, i := range sc.created {
+				sc.compact = append(sc.compact, sc.ids[i])
+			}
+			check("wq_queue_holds_batch", queueHoldsBatch(h.ptr, sc.compact, sc.held))
+			for k, i := range sc.created {
+				if !sc.held[k] {
+					q.ids.shards[sc.shard[i]].remove(items[i], sc.ids[i])
+				}
+			}
+		}
+	}
+	return added
+}
+
+// ---- getting --------------------------------------------------------------
+
+// Get blocks until an item is ready and hands it out; shutdown is true
+// once the queue is shut down and empty. Call Done with the item when it
+// has been processed.
+//
+// A blocked Get waits inside libworkqueue and holds its OS thread (the Go
+// runtime starts another for other goroutines); GetWithContext waits
+// without one.
+func (q *Typed[T]) Get() (item T, shutdown bool) {
+	h := q.h
+	if !h.enter() {
+		return item, true
+	}
+	defer h.exit()
+	for spins := 0; ; spins++ {
+		id, st := queueGet(h.ptr, getTimeout(spins))
+		switch st {
+		case stOK:
+			if key, ok := q.ids.keyOf(id); ok {
+				return key, false
+			}
+			// Another goroutine's Done finished this run already.
+		case stShutdown:
+			return item, true
+		case stTimeout:
+			runtime.Gosched()
+		default:
+			check("wq_queue_get", st)
+		}
+	}
+}
+
+// getSpins is how many times Get looks for a ready key without waiting,
+// yielding its processor in between, before it blocks in the library.
+// A goroutine blocked in a cgo call keeps its P until the runtime's
+// monitor takes it away (tens of microseconds or more), so a producer
+// about to add a key usually gets it to the getter sooner this way.
+const getSpins = 16
+
+func getTimeout(spins int) int64 {
+	if spins < getSpins {
+		return noWait
+	}
+	return waitForever
+}
+
+// TryGet hands out a ready item without waiting: ok is false when none is
+// ready; shutdown is true once the queue is shut down and empty.
+func (q *Typed[T]) TryGet() (item T, ok bool, shutdown bool) {
+	h := q.h
+	if !h.enter() {
+		return item, false, true
+	}
+	defer h.exit()
+	for {
+		id, st := queueGet(h.ptr, noWait)
+		switch st {
+		case stOK:
+			if key, found := q.ids.keyOf(id); found {
+				return key, true, false
+			}
+		case stTimeout:
+			return item, false, false
+		case stShutdown:
+			return item, false, true
+		default:
+			check("wq_queue_get", st)
+		}
+	}
+}
+
+// GetWithContext is Get that returns ctx.Err() as soon as ctx is done.
+// While it waits, it holds no OS thread: on Linux the goroutine parks in
+// the Go netpoller on the queue's file descriptor (see README.md).
+func (q *Typed[T]) GetWithContext(ctx context.Context) (item T, shutdown bool, err error) {
+	h := q.h
+	if !h.enter() {
+		return item, true, nil
+	}
+	defer h.exit()
+	err = h.wait(ctx, func(timeout int64) bool {
+		for {
+			id, st := queueGet(h.ptr, timeout)
+			switch st {
+			case stOK:
+				if key, ok := q.ids.keyOf(id); ok {
+					item = key
+					return true
+				}
+			case stShutdown:
+				shutdown = true
+				return true
+			case stTimeout:
+				return false
+			default:
+				check("wq_queue_get", st)
+			}
+		}
+	})
+	return item, shutdown, err
+}
+
+// batchChunk is how many ids one call into the library takes at most.
+const batchChunk = 256
+
+// GetBatch blocks like Get until at least one item is ready, then hands
+// out up to max ready items at once, oldest first. Each must be given back
+// with Done or DoneBatch. shutdown is true once the queue is shut down and
+// empty.
+func (q *Typed[T]) GetBatch(max int) (items []T, shutdown bool) {
+	items, shutdown, _ = q.getBatch(nil, nil, max, waitForever)
+	return items, shutdown
+}
+
+// TryGetBatch is GetBatch without waiting: no items when none is ready.
+func (q *Typed[T]) TryGetBatch(max int) (items []T, shutdown bool) {
+	items, shutdown, _ = q.getBatch(nil, nil, max, noWait)
+	return items, shutdown
+}
+
+// GetBatchWithContext is GetBatch that returns ctx.Err() as soon as ctx is
+// done (see GetWithContext).
+func (q *Typed[T]) GetBatchWithContext(ctx context.Context, max int) (items []T, shutdown bool, err error) {
+	return q.getBatch(ctx, nil, max, waitForever)
+}
+
+// AppendGetBatch is GetBatch appending to dst, to reuse a buffer.
+func (q *Typed[T]) AppendGetBatch(dst []T, max int) (items []T, shutdown bool) {
+	items, shutdown, _ = q.getBatch(nil, dst, max, waitForever)
+	return items, shutdown
+}
+
+func (q *Typed[T]) getBatch(ctx context.Context, dst []T, maxItems int, timeout int64) ([]T, bool, error) {
+	if maxItems <= 0 {
+		return dst, false, nil
+	}
+	h := q.h
+	if !h.enter() {
+		return dst, true, nil
+	}
+	defer h.exit()
+	var buf [batchChunk]uint64
+	start := len(dst)
+	shutdown := false
+	take := func(timeout int64) bool {
+		for {
+			n, st := queueGetBatch(h.ptr, buf[:min(maxItems-(len(dst)-start), batchChunk)], timeout)
+			switch st {
+			case stOK:
+				dst = q.resolve(dst, buf[:n])
+				if len(dst) > start {
+					return true
+				}
+				// Every run was finished by someone else's Done: wait again.
+			case stShutdown:
+				shutdown = true
+				return true
+			case stTimeout:
+				return false
+			default:
+				check("wq_queue_get_batch", st)
+			}
+		}
+	}
+	var err error
+	if ctx != nil {
+		err = h.wait(ctx, take)
+	} else {
+		take(timeout)
+	}
+	// More ready items, without waiting, in chunks.
+	for !shutdown && err == nil && len(dst)-start < maxItems && (len(dst)-start)%batchChunk == 0 && len(dst) > start {
+		before := len(dst)
+		n, st := queueGetBatch(h.ptr, buf[:min(maxItems-(len(dst)-start), batchChunk)], noWait)
+		if st != stOK {
+			break
+		}
+		dst = q.resolve(dst, buf[:n])
+		if len(dst) == before {
+			break
+		}
+	}
+	return dst, shutdown, err
+}
+
+// resolve appends the items of ids, in order, skipping ids whose entry is
+// gone; each shard's slot lock is taken once.
+func (q *Typed[T]) resolve(dst []T, ids []uint64) []T {
+	if len(ids) == 0 {
+		return dst
+	}
+	sc := q.scratch(len(ids))
+	defer q.scratchPool.Put(sc)
+	q.group(sc, len(ids), func(i int) uint64 { return (ids[i] >> slotBits) & q.ids.mask })
+	base := len(dst)
+	dst = slices.Grow(dst, len(ids))[:base+len(ids)]
+	found := sc.found[:len(ids)]
+	missing := false
+	var locked *shard[T]
+	for _, i := range sc.order[:len(ids)] {
+		sh := &q.ids.shards[sc.shard[i]]
+		if sh != locked {
+			if locked != nil {
+				locked.slotMu.Unlock()
+			}
+			locked = sh
+			sh.slotMu.Lock()
+		}
+		dst[base+int(i)], found[i] = sh.keyLocked(ids[i])
+		missing = missing || !found[i]
+	}
+	locked.slotMu.Unlock()
+	if missing {
+		// Another goroutine's Done finished these runs already.
+		out := base
+		for i := range ids {
+			if found[i] {
+				dst[out] = dst[base+i]
+				out++
+			}
+		}
+		clear(dst[out:])
+		dst = dst[:out]
+	}
+	return dst
+}
+
+// ---- finishing ------------------------------------------------------------
+
+// Done marks item as done processing; if it was added again meanwhile, it
+// is queued again.
+func (q *Typed[T]) Done(item T) { q.TryDone(item) }
+
+// TryDone is Done reporting whether item was being processed (when it was
+// not, nothing changes).
+func (q *Typed[T]) TryDone(item T) bool {
+	h := q.h
+	if !h.enter() {
+		return false
+	}
+	sh := q.ids.shardOf(item)
+	sh.mu.Lock()
+	id, ok := sh.lookup(item)
+	if !ok {
+		sh.mu.Unlock()
+		h.exit()
+		return false
+	}
+	was, holds, st := queueDoneHolds(h.ptr, id)
+	if st == stOK && !holds {
+		sh.remove(item, id)
+	}
+	sh.mu.Unlock()
+	h.exit()
+	check("wq_queue_done_holds", st)
+	return was
+}
+
+// DoneBatch is Done for every item, with two calls into the library;
+// it returns how many were being processed. The shards of the items are
+// locked (in ascending order) across the calls.
+func (q *Typed[T]) DoneBatch(items []T) int {
+	if len(items) == 0 {
+		return 0
+	}
+	h := q.h
+	if !h.enter() {
+		return 0
+	}
+	defer h.exit()
+	sc := q.scratch(len(items))
+	defer q.scratchPool.Put(sc)
+	q.group(sc, len(items), func(i int) uint64 { return q.ids.shardIndex(items[i]) })
+	q.lockGroups(sc, len(items))
+	defer q.unlockGroups(sc, len(items))
+	for i := range items {
+		id, ok := q.ids.shards[sc.shard[i]].lookup(items[i])
+		if !ok {
+			id = notInterned
+		}
+		sc.ids[i] = id
+		if ok {
+			sc.compact = append(sc.compact, id)
+		}
+	}
+	done, st := queueDoneBatch(h.ptr, sc.compact)
+	check("wq_queue_done_batch", st)
+	check("wq_queue_holds_batch", queueHoldsBatch(h.ptr, sc.compact, sc.held))
+	j := 0
+	for i, id := range sc.ids {
+		if id == notInterned {
+			continue
+		}
+		if !sc.held[j] {
+			q.ids.shards[sc.shard[i]].remove(items[i], id) // a repeated item is removed once
+		}
+		j++
+	}
+	return done
+}
+
+// notInterned marks an item without an entry in DoneBatch. No id is all
+// ones: that would be slot 2^32-1.
+const notInterned = ^uint64(0)
+
+// ---- state ----------------------------------------------------------------
+
+// Len is the number of items ready to be handed out: not those being
+// processed, not those waiting for a delay.
+func (q *Typed[T]) Len() int { return q.h.length(queueLen, "wq_queue_len") }
+
+// ProcessingLen is the number of items handed out and not yet done.
+func (q *Typed[T]) ProcessingLen() int {
+	return q.h.length(queueProcessingLen, "wq_queue_processing_len")
+}
+
+// DelayedLen is the number of items waiting for a delay.
+func (q *Typed[T]) DelayedLen() int { return q.h.length(queueDelayedLen, "wq_queue_delayed_len") }
+
+// ShutDown stops accepting items and releases every blocked getter; items
+// already queued are still handed out, then Get reports shutdown. Items
+// waiting for a delay are dropped (and so are their interned entries).
+func (q *Typed[T]) ShutDown() {
+	q.h.shutdown()
+	q.sweep()
+}
+
+// sweep drops the entries of items the library no longer holds: after a
+// shutdown, those of the items that were waiting for a delay. It checks
+// each shard with one call into the library, under the shard's lock (the
+// same rule as Done).
+func (q *Typed[T]) sweep() {
+	h := q.h
+	if !h.enter() {
+		return
+	}
+	defer h.exit()
+	var keys []T
+	var ids []uint64
+	var held []bool
+	for i := range q.ids.shards {
+		sh := &q.ids.shards[i]
+		sh.mu.Lock()
+		keys, ids = keys[:0], ids[:0]
+		for k, id := range sh.ids {
+			keys = append(keys, k)
+			ids = append(ids, id)
+		}
+		if len(ids) > 0 {
+			held = slices.Grow(held[:0], len(ids))[:len(ids)]
+			if queueHoldsBatch(h.ptr, ids, held) == stOK {
+				for j, id := range ids {
+					if !held[j] {
+						sh.remove(keys[j], id)
+					}
+				}
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// ShutDownWithDrain shuts down, then waits until every item that was
+// queued or being processed has been processed and marked done (client-go
+// waits only for the items being processed). Workers must keep calling
+// Get and Done meanwhile. A ShutDown from another goroutine ends the wait.
+// It holds its OS thread while it waits.
+func (q *Typed[T]) ShutDownWithDrain() {
+	q.h.drain(waitForever)
+	q.sweep()
+}
+
+// ShutDownWithDrainTimeout is ShutDownWithDrain waiting at most timeout;
+// it reports whether the queue drained. The queue stays shut down either
+// way.
+func (q *Typed[T]) ShutDownWithDrainTimeout(timeout time.Duration) bool {
+	drained := q.h.drain(max(timeout, 0).Nanoseconds())
+	q.sweep()
+	return drained
+}
+
+// ShuttingDown reports whether ShutDown or ShutDownWithDrain was called
+// (or the queue was closed).
+func (q *Typed[T]) ShuttingDown() bool { return q.h.shuttingDown() }
+
+// Close shuts the queue down and frees it (its native memory and its
+// interned items). It waits for calls in flight to return (blocked
+// getters are released). Close is idempotent.
+//
+// After Close the queue behaves as shut down and empty: Add and its
+// variants do nothing and report false, Get reports shutdown, Len is 0.
+// Nothing panics, so a late Add from an informer callback is harmless.
+//
+// A queue that is never closed is freed by the garbage collector once it
+// is unreachable.
+func (q *Typed[T]) Close() {
+	if q.h.closed() {
+		return
+	}
+	q.h.close()
+	q.ids.reset()
+}
+
+// InternedKeys is the number of items the interner holds: the items the
+// queue holds (queued, being processed, waiting for a delay). For tests
+// and monitoring.
+func (q *Typed[T]) InternedKeys() int { return q.ids.len() }

@@ -1,0 +1,384 @@
+package workqueue
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"time"
+	"unsafe"
+)
+
+// RawQueue is the fastest path: a queue of uint64 keys, each call one
+// crossing into libworkqueue with no interning. It implements
+// TypedRateLimitingInterface[uint64] and has the same extensions as Typed.
+//
+// Its keys are the library's keys, so a RawQueue can be shared with C/C++
+// code in the same process (Handle, WrapRawQueue).
+//
+// When its rate limiter is one this package made (its constructors over
+// uint64, composites of them, DefaultTypedControllerRateLimiter[uint64]),
+// the limiter runs inside the library: AddRateLimited is one call, and C
+// code calling wq_queue_add_rate_limited on the same queue shares the
+// backoff state. Any other TypedRateLimiter[uint64] is asked from Go.
+type RawQueue struct {
+	h      *queueHandle
+	clock  *ManualClock
+	rl     TypedRateLimiter[uint64] // asked from Go; nil when the library asks its own
+	native bool
+}
+
+// RawQueueConfig configures a RawQueue.
+type RawQueueConfig struct {
+	// Name for the queue, the "name" label of its metrics.
+	Name string
+	// Clock is a manual clock for tests; nil is the real clock.
+	Clock *ManualClock
+	// RateLimiter behind AddRateLimited; nil is
+	// DefaultTypedControllerRateLimiter[uint64]().
+	RateLimiter TypedRateLimiter[uint64]
+}
+
+// NewRawQueue returns a queue of uint64 keys with the default controller
+// rate limiter.
+func NewRawQueue() *RawQueue { return NewRawQueueWithConfig(RawQueueConfig{}) }
+
+// NewRawQueueWithConfig returns a configured queue of uint64 keys.
+func NewRawQueueWithConfig(config RawQueueConfig) *RawQueue {
+	rl := config.RateLimiter
+	var native *cLimiter
+	if rl == nil {
+		native = nil // the library's default controller limiter
+	} else if nh, ok := rl.(nativeHandle); ok {
+		native = nh.cHandle()
+	}
+	q := &RawQueue{clock: config.Clock}
+	switch {
+	case rl == nil || native != nil:
+		q.native = true
+	default:
+		q.rl = rl
+		native = idleLimiter()
+	}
+	h, err := newQueueHandle(strings.ToValidUTF8(config.Name, "\uFFFD"), native, config.Clock)
+	runtime.KeepAlive(rl)
+	if err != nil {
+		panic(err)
+	}
+	q.h = h
+	return q
+}
+
+// Handle is the native wq_queue* for C code in the same process (cast it
+// to *C.wq_queue). It stays valid until Close, or, if Close is never
+// called, while q is reachable: keep q alive (runtime.KeepAlive) while C
+// uses it. C code may call every wq_queue_* function on it except
+// wq_queue_free.
+func (q *RawQueue) Handle() unsafe.Pointer { return unsafe.Pointer(q.h.ptr) }
+
+// WrapRawQueue gives Go access to a wq_queue* made by C code (pass the
+// C pointer as unsafe.Pointer). The C side keeps ownership: Close shuts
+// the queue down and stops Go's use of it but does not free it, and the C
+// side must not free it while Go still uses it. AddRateLimited, Forget
+// and NumRequeues use the queue's own rate limiter.
+func WrapRawQueue(handle unsafe.Pointer) *RawQueue {
+	if handle == nil {
+		panic(statusError("WrapRawQueue", stNullArgument))
+	}
+	h := &queueHandle{ptr: (*cQueue)(handle), fd: -1}
+	h.owner = &cOwner{free: func() {}}
+	return &RawQueue{h: h, native: true}
+}
+
+// Add marks key as needing processing.
+func (q *RawQueue) Add(key uint64) { q.TryAdd(key) }
+
+// TryAdd is Add reporting whether it scheduled a new run of key.
+func (q *RawQueue) TryAdd(key uint64) bool {
+	h := q.h
+	if !h.enter() {
+		return false
+	}
+	added, st := queueAdd(h.ptr, key)
+	h.exit()
+	check("wq_queue_add", st)
+	return added
+}
+
+// AddBatch adds every key with one call and returns how many scheduled a
+// new run.
+func (q *RawQueue) AddBatch(keys []uint64) int {
+	h := q.h
+	if !h.enter() {
+		return 0
+	}
+	n, st := queueAddBatch(h.ptr, keys)
+	h.exit()
+	check("wq_queue_add_batch", st)
+	return n
+}
+
+// AddAfter adds key once duration has passed on the queue's clock.
+func (q *RawQueue) AddAfter(key uint64, duration time.Duration) { q.TryAddAfter(key, duration) }
+
+// TryAddAfter is AddAfter reporting whether it added key or set its ready
+// time.
+func (q *RawQueue) TryAddAfter(key uint64, duration time.Duration) bool {
+	h := q.h
+	if !h.enter() {
+		return false
+	}
+	added, st := queueAddAfter(h.ptr, key, duration)
+	h.exit()
+	check("wq_queue_add_after", st)
+	return added
+}
+
+// AddRateLimited adds key after the delay its rate limiter gives it now.
+func (q *RawQueue) AddRateLimited(key uint64) { q.TryAddRateLimited(key) }
+
+// TryAddRateLimited is AddRateLimited returning the delay chosen; false
+// (without asking the rate limiter) when the queue is shutting down.
+func (q *RawQueue) TryAddRateLimited(key uint64) (time.Duration, bool) {
+	if !q.native {
+		if q.ShuttingDown() {
+			return 0, false
+		}
+		delay := whenOn(q.rl, key, q.clock)
+		q.TryAddAfter(key, delay)
+		return delay, true
+	}
+	h := q.h
+	if !h.enter() {
+		return 0, false
+	}
+	delay, st := queueAddRateLimited(h.ptr, key)
+	h.exit()
+	if st == stShutdown {
+		return 0, false
+	}
+	check("wq_queue_add_rate_limited", st)
+	return delay, true
+}
+
+// Forget tells the rate limiter to stop tracking key.
+func (q *RawQueue) Forget(key uint64) {
+	if !q.native {
+		q.rl.Forget(key)
+		return
+	}
+	h := q.h
+	if !h.enter() {
+		return
+	}
+	st := queueForget(h.ptr, key)
+	h.exit()
+	check("wq_queue_forget", st)
+}
+
+// NumRequeues is how many times key was rate-limited since it was last
+// forgotten.
+func (q *RawQueue) NumRequeues(key uint64) int {
+	if !q.native {
+		return q.rl.NumRequeues(key)
+	}
+	h := q.h
+	if !h.enter() {
+		return 0
+	}
+	n, st := queueNumRequeues(h.ptr, key)
+	h.exit()
+	check("wq_queue_num_requeues", st)
+	return n
+}
+
+// Get blocks until a key is ready (holding its OS thread, see
+// Typed.Get); shutdown is true once the queue is shut down and empty.
+func (q *RawQueue) Get() (key uint64, shutdown bool) {
+	h := q.h
+	if !h.enter() {
+		return 0, true
+	}
+	defer h.exit()
+	for spins := 0; ; spins++ {
+		key, st := queueGet(h.ptr, getTimeout(spins))
+		switch st {
+		case stOK:
+			return key, false
+		case stShutdown:
+			return 0, true
+		case stTimeout:
+			runtime.Gosched()
+		default:
+			check("wq_queue_get", st)
+		}
+	}
+}
+
+// TryGet hands out a ready key without waiting.
+func (q *RawQueue) TryGet() (key uint64, ok bool, shutdown bool) {
+	h := q.h
+	if !h.enter() {
+		return 0, false, true
+	}
+	key, st := queueGet(h.ptr, noWait)
+	h.exit()
+	switch st {
+	case stOK:
+		return key, true, false
+	case stTimeout:
+		return 0, false, false
+	case stShutdown:
+		return 0, false, true
+	}
+	check("wq_queue_get", st)
+	return 0, false, false
+}
+
+// GetWithContext is Get that returns ctx.Err() as soon as ctx is done,
+// holding no OS thread while it waits (see Typed.GetWithContext).
+func (q *RawQueue) GetWithContext(ctx context.Context) (key uint64, shutdown bool, err error) {
+	h := q.h
+	if !h.enter() {
+		return 0, true, nil
+	}
+	defer h.exit()
+	err = h.wait(ctx, func(timeout int64) bool {
+		k, st := queueGet(h.ptr, timeout)
+		switch st {
+		case stOK:
+			key = k
+			return true
+		case stShutdown:
+			shutdown = true
+			return true
+		case stTimeout:
+			return false
+		}
+		check("wq_queue_get", st)
+		return false
+	})
+	return key, shutdown, err
+}
+
+// GetBatch blocks until at least one key is ready, then fills dst with up
+// to len(dst) ready keys, oldest first, and returns how many. shutdown is
+// true once the queue is shut down and empty.
+func (q *RawQueue) GetBatch(dst []uint64) (n int, shutdown bool) {
+	return q.getBatch(dst, waitForever)
+}
+
+// TryGetBatch is GetBatch without waiting: n is 0 when no key is ready.
+func (q *RawQueue) TryGetBatch(dst []uint64) (n int, shutdown bool) {
+	return q.getBatch(dst, noWait)
+}
+
+func (q *RawQueue) getBatch(dst []uint64, timeout int64) (int, bool) {
+	if len(dst) == 0 {
+		return 0, false
+	}
+	h := q.h
+	if !h.enter() {
+		return 0, true
+	}
+	n, st := queueGetBatch(h.ptr, dst, timeout)
+	h.exit()
+	switch st {
+	case stOK:
+		return n, false
+	case stTimeout:
+		return 0, false
+	case stShutdown:
+		return 0, true
+	}
+	check("wq_queue_get_batch", st)
+	return 0, false
+}
+
+// GetBatchWithContext is GetBatch that returns ctx.Err() as soon as ctx is
+// done.
+func (q *RawQueue) GetBatchWithContext(ctx context.Context, dst []uint64) (n int, shutdown bool, err error) {
+	if len(dst) == 0 {
+		return 0, false, nil
+	}
+	h := q.h
+	if !h.enter() {
+		return 0, true, nil
+	}
+	defer h.exit()
+	err = h.wait(ctx, func(timeout int64) bool {
+		got, st := queueGetBatch(h.ptr, dst, timeout)
+		switch st {
+		case stOK:
+			n = got
+			return true
+		case stShutdown:
+			shutdown = true
+			return true
+		case stTimeout:
+			return false
+		}
+		check("wq_queue_get_batch", st)
+		return false
+	})
+	return n, shutdown, err
+}
+
+// Done marks key as done processing.
+func (q *RawQueue) Done(key uint64) { q.TryDone(key) }
+
+// TryDone is Done reporting whether key was being processed.
+func (q *RawQueue) TryDone(key uint64) bool {
+	h := q.h
+	if !h.enter() {
+		return false
+	}
+	was, st := queueDone(h.ptr, key)
+	h.exit()
+	check("wq_queue_done", st)
+	return was
+}
+
+// DoneBatch is Done for every key with one call; it returns how many were
+// being processed.
+func (q *RawQueue) DoneBatch(keys []uint64) int {
+	h := q.h
+	if !h.enter() {
+		return 0
+	}
+	n, st := queueDoneBatch(h.ptr, keys)
+	h.exit()
+	check("wq_queue_done_batch", st)
+	return n
+}
+
+// Len is the number of keys ready to be handed out.
+func (q *RawQueue) Len() int { return q.h.length(queueLen, "wq_queue_len") }
+
+// ProcessingLen is the number of keys handed out and not yet done.
+func (q *RawQueue) ProcessingLen() int {
+	return q.h.length(queueProcessingLen, "wq_queue_processing_len")
+}
+
+// DelayedLen is the number of keys waiting for a delay.
+func (q *RawQueue) DelayedLen() int { return q.h.length(queueDelayedLen, "wq_queue_delayed_len") }
+
+// ShutDown stops accepting keys and releases every blocked getter.
+func (q *RawQueue) ShutDown() { q.h.shutdown() }
+
+// ShutDownWithDrain shuts down and waits until every queued or processing
+// key is done (see Typed.ShutDownWithDrain).
+func (q *RawQueue) ShutDownWithDrain() { q.h.drain(waitForever) }
+
+// ShutDownWithDrainTimeout is ShutDownWithDrain waiting at most timeout.
+func (q *RawQueue) ShutDownWithDrainTimeout(timeout time.Duration) bool {
+	return q.h.drain(max(timeout, 0).Nanoseconds())
+}
+
+// ShuttingDown reports whether the queue is shutting down.
+func (q *RawQueue) ShuttingDown() bool { return q.h.shuttingDown() }
+
+// Name is the name given in the config.
+func (q *RawQueue) Name() string { return q.h.name }
+
+// Close shuts the queue down and frees it; see Typed.Close.
+func (q *RawQueue) Close() { q.h.close() }

@@ -1,0 +1,114 @@
+package workqueue
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultMaxRetries is the retry limit of client-go's sample controllers.
+const DefaultMaxRetries = 5
+
+// WorkerOptions configure RunWorkers.
+type WorkerOptions[T comparable] struct {
+	// Workers is the number of goroutines; 0 means 1.
+	Workers int
+	// MaxRetries is how many times a failing item is requeued with
+	// AddRateLimited before it is dropped; 0 means DefaultMaxRetries, a
+	// negative value never retries.
+	MaxRetries int
+	// OnDropped, if set, is told about an item given up on, with its last
+	// error. It runs on a worker goroutine.
+	OnDropped func(item T, err error)
+}
+
+// WorkerReport counts what RunWorkers' workers did.
+type WorkerReport struct {
+	Succeeded uint64 // handler returned nil; the item was forgotten
+	Retried   uint64 // handler failed; the item was requeued with AddRateLimited
+	Dropped   uint64 // handler failed MaxRetries+1 times, or the requeue was refused; forgotten
+}
+
+// contextGetter is a queue whose Get can be cancelled.
+type contextGetter[T comparable] interface {
+	GetWithContext(ctx context.Context) (T, bool, error)
+}
+
+// reportingRequeuer is a queue that says whether a rate-limited add was
+// accepted (it is not once the queue shuts down).
+type reportingRequeuer[T comparable] interface {
+	TryAddRateLimited(item T) (time.Duration, bool)
+}
+
+// RunWorkers is the controller worker loop (client-go's
+// processNextWorkItem) on opts.Workers goroutines: get an item, run
+// handler, on success Forget it, on failure requeue it with AddRateLimited
+// until it failed more than MaxRetries times, then Forget it and report it
+// to OnDropped; then Done. A failure the queue refuses to requeue (it is
+// shutting down) is dropped too, with this package's queues. It returns when the queue is shut down and
+// empty, or when ctx is done (items being handled are finished first).
+// It does not shut the queue down.
+//
+// The loop is written in Go over the queue (no callbacks from library
+// threads). A panic in handler is not recovered, as in any goroutine.
+// With this package's queues the workers wait with GetWithContext; with
+// another TypedRateLimitingInterface they wait in Get and notice ctx only
+// when an item arrives or the queue shuts down.
+func RunWorkers[T comparable](ctx context.Context, q TypedRateLimitingInterface[T], handler func(ctx context.Context, item T) error, opts WorkerOptions[T]) WorkerReport {
+	workers := max(opts.Workers, 1)
+	maxRetries := opts.MaxRetries
+	if maxRetries == 0 {
+		maxRetries = DefaultMaxRetries
+	}
+	var succeeded, retried, dropped atomic.Uint64
+	cg, cancellable := q.(contextGetter[T])
+	rr, reporting := q.(reportingRequeuer[T])
+	requeue := func(item T) bool {
+		if reporting {
+			_, ok := rr.TryAddRateLimited(item)
+			return ok
+		}
+		q.AddRateLimited(item)
+		return true
+	}
+	next := func() (T, bool) {
+		if cancellable {
+			item, shutdown, err := cg.GetWithContext(ctx)
+			return item, shutdown || err != nil
+		}
+		item, shutdown := q.Get()
+		return item, shutdown
+	}
+	work := func() {
+		for ctx.Err() == nil {
+			item, stop := next()
+			if stop {
+				return
+			}
+			if err := handler(ctx, item); err == nil {
+				q.Forget(item)
+				succeeded.Add(1)
+			} else if maxRetries > 0 && q.NumRequeues(item) < maxRetries && requeue(item) {
+				retried.Add(1)
+			} else {
+				q.Forget(item)
+				dropped.Add(1)
+				if opts.OnDropped != nil {
+					opts.OnDropped(item, err)
+				}
+			}
+			q.Done(item)
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	wg.Wait()
+	return WorkerReport{Succeeded: succeeded.Load(), Retried: retried.Load(), Dropped: dropped.Load()}
+}
