@@ -11,6 +11,9 @@
  * the default controller rate limiter. When the informers stop, the queue
  * is shut down with wq_queue_shutdown_with_drain, which processes every key
  * still queued and drops the retries still waiting for their backoff.
+ * The queue is named, so it keeps client-go's metrics: the demo ends with
+ * a summary of them (wq_queue_metrics) and the size of the Prometheus text
+ * a /metrics endpoint would serve (wq_metrics_prometheus).
  *
  *     make demo-c            (WQ_DEMO_QUICK=1 for a run ten times shorter)
  */
@@ -181,12 +184,46 @@ static void *report_progress(void *arg) {
     }
 }
 
+static double mean_ms(const wq_histogram *h) {
+    return h->count == 0 ? 0.0 : h->sum_seconds / (double)h->count * 1e3;
+}
+
+/* The queue's client-go metrics, as a scrape would show them. */
+static void print_metrics(const wq_queue *queue) {
+    wq_metrics m;
+    must(wq_queue_metrics(queue, &m), "wq_queue_metrics");
+    printf("\nmetrics (workqueue_*{name=\"controller-demo\"})\n");
+    printf("  %-22s %llu\n", "adds_total", (unsigned long long)m.adds);
+    printf("  %-22s %llu\n", "retries_total", (unsigned long long)m.retries);
+    printf("  %-22s %lld\n", "depth", (long long)m.depth);
+    printf("  %-22s %llu observations, mean %.3f ms\n", "queue_duration",
+           (unsigned long long)m.queue_duration.count, mean_ms(&m.queue_duration));
+    printf("  %-22s %llu observations, mean %.3f ms\n", "work_duration",
+           (unsigned long long)m.work_duration.count, mean_ms(&m.work_duration));
+    /* The work-duration histogram, bucket by bucket (not cumulative). */
+    const double *bounds = wq_metrics_bucket_bounds();
+    printf("  %-22s", "work_duration buckets");
+    for (int i = 0; i < WQ_METRICS_BUCKETS; i++)
+        if (m.work_duration.buckets[i] != 0)
+            printf(" <=%gs: %llu", bounds[i], (unsigned long long)m.work_duration.buckets[i]);
+    printf("\n");
+    printf("  %-22s %.3f s (longest running %.3f s)\n", "unfinished_work",
+           m.unfinished_work_seconds, m.longest_running_processor_seconds);
+    size_t text_len = 0;
+    wq_status status = wq_metrics_prometheus(NULL, 0, &text_len);
+    if (status == WQ_STATUS_BUFFER_TOO_SMALL)
+        printf("  %-22s %zu bytes of Prometheus text (wq_metrics_prometheus)\n", "scrape", text_len);
+}
+
 int main(void) {
     if (getenv("WQ_DEMO_QUICK")) updates_per_informer /= 10;
     demo *d = calloc(1, sizeof *d);
     if (!d) return 1;
-    /* NULL options: unnamed, real clock, the default controller limiter. */
-    must(wq_queue_new(NULL, &d->queue), "wq_queue_new");
+    /* Named, so it keeps client-go's metrics (summarised at the end); the
+       real clock and the default controller limiter. */
+    wq_queue_options options = {0};
+    options.name = "controller-demo";
+    must(wq_queue_new(&options, &d->queue), "wq_queue_new");
     printf("controller demo (C): %d informers, %d objects, %d workers, %d %% of reconciles fail, "
            "default controller rate limiter\n",
            INFORMERS, OBJECTS, WORKERS, FAILURE_PERCENT);
@@ -244,6 +281,8 @@ int main(void) {
            "hundreds of failures a second, most retries were scheduled seconds to minutes\n"
            "ahead; shutdown_with_drain processed everything already queued and dropped those\n"
            "retries, which had not been added yet. A long-running controller would run them.\n");
+
+    print_metrics(d->queue);
 
     wq_queue_free(d->queue);
     bool ok = drain == WQ_STATUS_OK && atomic_load(&d->distinct) == OBJECTS;

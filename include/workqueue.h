@@ -8,17 +8,20 @@
  *
  * CONVENTIONS
  *
- * Names        wq_<type>_<verb>. Handles (wq_queue, wq_rate_limiter,
- *              wq_manual_clock, wq_cancel, wq_semaphore) are opaque
- *              pointers made by wq_<type>_new* and released by
- *              wq_<type>_free. wq_<type>_free(NULL) does nothing.
+ * Names        wq_<type>_<verb>. Handles (wq_queue, wq_squeue - the
+ *              scheduling queue -, wq_rate_limiter, wq_manual_clock,
+ *              wq_cancel, wq_semaphore) are opaque pointers made by
+ *              wq_<type>_new* and released by wq_<type>_free.
+ *              wq_<type>_free(NULL) does nothing.
  * Status       Every call that can fail returns a wq_status. WQ_STATUS_OK
  *              is 0; wq_status_str() describes any value. There is no
  *              thread-local "last error" (a goroutine may change OS thread
  *              between two cgo calls): the status is the whole answer.
  * Results      go through out-parameters (out_*), written only when the
- *              call returns WQ_STATUS_OK. An out-parameter documented as
- *              "if not NULL" is optional; any other must not be NULL.
+ *              call returns WQ_STATUS_OK (one exception: with
+ *              WQ_STATUS_BUFFER_TOO_SMALL, wq_metrics_prometheus stores the
+ *              length it needs). An out-parameter documented as "if not
+ *              NULL" is optional; any other must not be NULL.
  * Bad input    A NULL handle, a NULL required out-pointer, a NULL array
  *              with a non-zero count, or a NULL callback returns
  *              WQ_STATUS_NULL_ARGUMENT; an out-of-range value returns
@@ -38,7 +41,8 @@
  *              time (also on a manual clock). Other negative values are
  *              WQ_STATUS_INVALID_ARGUMENT. A wait that ends empty-handed
  *              returns WQ_STATUS_TIMEOUT, never a spurious result. A shut
- *              down queue releases every blocked get at once.
+ *              down queue releases every blocked get at once, a closed
+ *              scheduling queue every blocked pop (WQ_STATUS_SHUTDOWN).
  * Durations    Delays and limiter settings are nanoseconds (uint64_t; the
  *              delay of wq_queue_add_after is int64_t, <= 0 adds at once).
  * Batches      wq_queue_add_batch, wq_queue_get_batch, wq_queue_done_batch
@@ -52,6 +56,10 @@
  *              concurrently with any other on the same handle; _free must
  *              be the last use, and freeing a handle while another thread
  *              still uses it (or is blocked in it) is the caller's bug.
+ * Metrics      A named queue (wq_queue_options.name) keeps client-go's
+ *              work-queue metrics: wq_queue_metrics() fills a wq_metrics,
+ *              wq_metrics_prometheus() writes the Prometheus text of every
+ *              named queue of the process.
  * Event loops  wq_queue_fd() gives a file descriptor (Linux) that is
  *              readable while a get would not block, for epoll/poll/libuv/
  *              asyncio; readability may be spurious, so get with
@@ -117,11 +125,20 @@
 #define WQ_DEFAULT_MAX_RETRIES 5
 
 /**
+ * How many finite buckets the duration histograms have (client-go's:
+ * 1e-8 s × 10^k up to 10 s). Their upper bounds, in seconds, are
+ * `wq_metrics_bucket_bounds()`.
+ */
+#define WQ_METRICS_BUCKETS 10
+
+/**
  * What a call did. Every fallible function returns one; results go
- * through out-parameters, written only when the status is
- * `WQ_STATUS_OK`. The numeric values are part of the ABI and never
- * change; new statuses may be added at the end, so treat an unknown
- * value as an error (`wq_status_str` describes any value).
+ * through out-parameters, written only when the status is `WQ_STATUS_OK`
+ * (one exception: with `WQ_STATUS_BUFFER_TOO_SMALL`,
+ * `wq_metrics_prometheus` stores the length it needs). The numeric values
+ * are part of the ABI and never change; new statuses may be added at the
+ * end, so treat an unknown value as an error (`wq_status_str` describes
+ * any value).
  */
 typedef enum {
     /**
@@ -136,7 +153,8 @@ typedef enum {
     WQ_STATUS_TIMEOUT = 1,
     /**
      * The queue is shut down: `get` found it shut down and empty;
-     * `add_rate_limited` found it shutting down.
+     * `add_rate_limited` found it shutting down; `wq_squeue_pop` found the
+     * scheduling queue closed.
      */
     WQ_STATUS_SHUTDOWN = 2,
     /**
@@ -173,7 +191,44 @@ typedef enum {
      * The object stays usable but the call may be half done; please report.
      */
     WQ_STATUS_PANIC = 9,
+    /**
+     * `wq_queue_metrics`: the queue keeps no metrics because it has no
+     * name (see `wq_queue_options.name`). Nothing was written.
+     */
+    WQ_STATUS_NO_METRICS = 10,
+    /**
+     * The caller's buffer is too small (`wq_metrics_prometheus`): nothing
+     * was written to it, and the length needed was stored.
+     */
+    WQ_STATUS_BUFFER_TOO_SMALL = 11,
 } wq_status;
+
+/**
+ * Where a scheduling queue holds an item (`wq_squeue_place` and the
+ * results of the calls that move items). `wq_place_str` names each.
+ */
+typedef enum {
+    /**
+     * The queue does not hold the key (or it was deleted while in flight).
+     */
+    WQ_PLACE_NONE = 0,
+    /**
+     * Ready to be popped.
+     */
+    WQ_PLACE_ACTIVE = 1,
+    /**
+     * Waiting out its backoff.
+     */
+    WQ_PLACE_BACKOFF = 2,
+    /**
+     * Parked until a move event, an update or the maximum stay.
+     */
+    WQ_PLACE_UNSCHEDULABLE = 3,
+    /**
+     * Popped, not yet done or requeued.
+     */
+    WQ_PLACE_IN_FLIGHT = 4,
+} wq_place;
 
 /**
  * A cancellation flag: `wq_cancel_cancel` stops a running `wq_parallelize`
@@ -244,6 +299,34 @@ typedef struct wq_rate_limiter wq_rate_limiter;
 typedef struct wq_semaphore wq_semaphore;
 
 /**
+ * A scheduling queue ("squeue") of `uint64_t` keys with `int32_t`
+ * priorities: kube-scheduler's `PriorityQueue`. An item is in one of four
+ * places (`wq_place`):
+ *
+ * - active: ready to be popped, highest priority first, first come first
+ *   served among equal priorities;
+ * - in flight: popped, until `wq_squeue_done` (success: the queue forgets
+ *   it) or a requeue (failure);
+ * - backoff: failed, waiting out `initial · 2^(attempts-1)` (1 s doubling
+ *   to 10 s by default), then active again;
+ * - unschedulable: parked until a move event (`wq_squeue_move_all`), an
+ *   update (`wq_squeue_update`, or `wq_squeue_add` of the same key), or
+ *   until it stayed longer than the maximum stay (5 minutes by default).
+ *
+ * No thread runs behind it: every call first moves whatever came due on
+ * the queue's clock, and a blocked pop sleeps until the next such time (on
+ * a manual clock, until the clock moves).
+ *
+ * Thread safety: every call except `wq_squeue_free` may run concurrently
+ * with any other call on the same queue, from any number of threads: a
+ * blocked `wq_squeue_pop` is released by `wq_squeue_close` from another
+ * thread, by an add, or by a backoff coming due (on a manual clock: by a
+ * step of the clock). `wq_squeue_free` must be the last use: close the
+ * queue, join the threads that use it, then free it.
+ */
+typedef struct wq_squeue wq_squeue;
+
+/**
  * How to build a queue; pass NULL to `wq_queue_new` for every default.
  * Zero-initialise it (`wq_queue_options opts = {0};`) and set what you
  * need: a zero field means its default. Later versions may append fields
@@ -277,6 +360,120 @@ typedef struct {
      */
     uint64_t priority_aging_ns;
 } wq_queue_options;
+
+/**
+ * A duration histogram (Prometheus's, with client-go's buckets).
+ */
+typedef struct {
+    /**
+     * `buckets[i]`: how many observations fell in
+     * `(bounds[i-1], bounds[i]]` seconds, with `bounds` from
+     * `wq_metrics_bucket_bounds()` (`buckets[0]`: at most `bounds[0]`).
+     * Not cumulative: Prometheus's `le` bucket `i` is
+     * `buckets[0] + ... + buckets[i]`. Observations above the last bound
+     * count only in `count` (Prometheus's `+Inf` bucket).
+     */
+    uint64_t buckets[WQ_METRICS_BUCKETS];
+    /**
+     * Sum of the observed values, in seconds.
+     */
+    double sum_seconds;
+    /**
+     * Number of observations.
+     */
+    uint64_t count;
+} wq_histogram;
+
+/**
+ * One queue's metrics at one moment: client-go's work-queue metrics, with
+ * their Prometheus names. Filled by `wq_queue_metrics`.
+ *
+ * Later versions may append fields; before 1.0 such a version changes the
+ * soname, so a program never runs against a library that writes a longer
+ * struct.
+ */
+typedef struct {
+    /**
+     * `workqueue_depth`: +1 when an add schedules a run, -1 when a key is
+     * handed out (a key added again while processed counts until its next
+     * get).
+     */
+    int64_t depth;
+    /**
+     * `workqueue_adds_total`: adds that scheduled a run.
+     */
+    uint64_t adds;
+    /**
+     * `workqueue_retries_total`: accepted `add_after` and
+     * `add_rate_limited` calls.
+     */
+    uint64_t retries;
+    /**
+     * `workqueue_queue_duration_seconds`: at each get, how long the key
+     * waited since it became dirty.
+     */
+    wq_histogram queue_duration;
+    /**
+     * `workqueue_work_duration_seconds`: at each done, how long the key
+     * was processed.
+     */
+    wq_histogram work_duration;
+    /**
+     * `workqueue_unfinished_work_seconds`: the sum of the ages of the keys
+     * being processed (stops moving at the shutdown, like client-go's).
+     */
+    double unfinished_work_seconds;
+    /**
+     * `workqueue_longest_running_processor_seconds`: the oldest of those
+     * ages.
+     */
+    double longest_running_processor_seconds;
+} wq_metrics;
+
+/**
+ * How to build a scheduling queue; pass NULL to `wq_squeue_new` for
+ * every default (kube-scheduler's). Zero-initialise it
+ * (`wq_squeue_options opts = {0};`) and set what you need: a zero field
+ * means its default. Later versions may append fields (with a zero
+ * default); before 1.0 such a version changes the soname.
+ */
+typedef struct {
+    /**
+     * The queue's name (UTF-8, copied). A named scheduling queue reports
+     * its sub-queue sizes in `wq_metrics_prometheus`
+     * (`workqueue_scheduling_pending_items{name, queue}`). NULL: unnamed.
+     */
+    const char *name;
+    /**
+     * The clock of every timing rule (backoffs, the maximum stay). The
+     * queue keeps its own reference. NULL: the real monotonic clock.
+     */
+    const wq_manual_clock *clock;
+    /**
+     * The backoff after the first failed attempt, in nanoseconds; it
+     * doubles with every further attempt. 0: 1 s.
+     */
+    uint64_t initial_backoff_ns;
+    /**
+     * The cap of the doubling backoff, in nanoseconds; at least the
+     * initial backoff. 0: 10 s.
+     */
+    uint64_t max_backoff_ns;
+    /**
+     * How long an item may stay unschedulable without a move event before
+     * it is flushed back (it leaves once it stayed strictly longer), in
+     * nanoseconds. 0: 300 s.
+     */
+    uint64_t max_unschedulable_stay_ns;
+    /**
+     * false (the default): a pop that finds the active queue empty takes
+     * the item whose backoff ends first instead of waiting
+     * (kube-scheduler's `SchedulerPopFromBackoffQ`, KEP-5142; only items
+     * requeued as unschedulable, never those requeued after an error).
+     * true: pops wait for backoffs to end.
+     */
+    bool disable_pop_from_backoff;
+} wq_squeue_options;
 
 /**
  * A piece of `wq_parallelize`'s work: called once with each index in
@@ -320,7 +517,7 @@ typedef struct {
 /**
  * Every status, in numeric order.
  */
-#define wq_status_ALL { wq_status_Ok, wq_status_Timeout, wq_status_Shutdown, wq_status_NullArgument, wq_status_InvalidArgument, wq_status_InvalidState, wq_status_Cancelled, wq_status_Unsupported, wq_status_SystemError, wq_status_Panic, }
+#define wq_status_ALL { wq_status_Ok, wq_status_Timeout, wq_status_Shutdown, wq_status_NullArgument, wq_status_InvalidArgument, wq_status_InvalidState, wq_status_Cancelled, wq_status_Unsupported, wq_status_SystemError, wq_status_Panic, wq_status_NoMetrics, wq_status_BufferTooSmall, }
 
 #ifdef __cplusplus
 extern "C" {
@@ -993,6 +1190,331 @@ wq_status wq_queue_len_by_priority(const wq_queue *queue,
                                    size_t *out_lens,
                                    size_t capacity,
                                    size_t *out_count);
+
+/**
+ * The upper bounds of the histogram buckets, in seconds: a static array
+ * of `WQ_METRICS_BUCKETS` doubles (1e-08, 1e-07, ... 1, 10), valid for the
+ * life of the program. Never NULL; do not free it. Thread-safe.
+ */
+const double *wq_metrics_bucket_bounds(void);
+
+/**
+ * Stores the metrics of a named queue in `*out_metrics` (computed now:
+ * the two "unfinished" gauges are as of this call, or of the shutdown).
+ * Only a queue given a name (`wq_queue_options.name`) keeps metrics.
+ *
+ * Returns `WQ_STATUS_NO_METRICS` for an unnamed queue;
+ * `WQ_STATUS_NULL_ARGUMENT` if `queue` or `out_metrics` is NULL.
+ *
+ * Thread-safe: may run concurrently with every call on the queue except
+ * `wq_queue_free`.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_metrics` is NULL or valid for a
+ * write.
+ */
+wq_status wq_queue_metrics(const wq_queue *queue, wq_metrics *out_metrics);
+
+/**
+ * Writes the metrics of every live named queue of the process as
+ * Prometheus text (exposition format 0.0.4: `# HELP`, `# TYPE`, one
+ * series per queue with the label `name`, histogram buckets with
+ * client-go's `le` labels such as `le="1e-08"`), ready to serve at
+ * `/metrics`. Queues sharing a name are summed. With no named queue the
+ * text is empty.
+ *
+ * `*out_len` receives the text's length in bytes, without the NUL:
+ * - if `cap > *out_len`, the text and a terminating NUL are written to
+ *   `buf` and the call returns `WQ_STATUS_OK`;
+ * - otherwise nothing is written to `buf` and the call returns
+ *   `WQ_STATUS_BUFFER_TOO_SMALL`: call again with at least `*out_len + 1`
+ *   bytes (plus some room: counters and new queues can lengthen the text
+ *   meanwhile). `buf` may be NULL when `cap` is 0, to ask for the length.
+ *   This is the one status besides `WQ_STATUS_OK` with which an
+ *   out-parameter (`*out_len`) is written.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `out_len` is NULL, or `buf` is NULL
+ * and `cap` is not 0.
+ *
+ * Thread-safe: may run concurrently with any call on any queue.
+ *
+ * # Safety
+ * `buf` is NULL or valid for writes of `cap` bytes; `out_len` is NULL or
+ * valid for a write.
+ */
+wq_status wq_metrics_prometheus(char *buf, size_t cap, size_t *out_len);
+
+/**
+ * A static, NUL-terminated name of a place, as the conformance scenarios
+ * write it: "none", "active", "backoff", "unschedulable", "in_flight".
+ * Takes an `int` so that any value is safe: another value gives "unknown
+ * place". Never returns NULL; do not free the result. Thread-safe.
+ */
+const char *wq_place_str(int place);
+
+/**
+ * Creates a scheduling queue and stores it in `*out_queue`. `options` may
+ * be NULL (kube-scheduler's defaults: backoff from 1 s doubling to 10 s,
+ * at most 300 s unschedulable, pop-from-backoff on, the real clock,
+ * unnamed). Free
+ * it with `wq_squeue_free`.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `out_queue` is NULL;
+ * `WQ_STATUS_INVALID_ARGUMENT` if the name is not UTF-8 or the maximum
+ * backoff is below the initial one (after defaults: an initial backoff
+ * above 10 s needs a maximum backoff too).
+ *
+ * # Safety
+ * `options` is NULL or points to a valid `wq_squeue_options` whose
+ * pointers are NULL or valid (a NUL-terminated name, a live clock);
+ * `out_queue` is NULL or valid for a write.
+ */
+wq_status wq_squeue_new(const wq_squeue_options *options, wq_squeue **out_queue);
+
+/**
+ * Frees a scheduling queue and its items. NULL does nothing. No other
+ * thread may use it any more: close it and join its users first.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle that no one uses again.
+ */
+void wq_squeue_free(wq_squeue *queue);
+
+/**
+ * Adds `key` to the active queue at `priority` (higher is popped first).
+ * `*out_new` (if not NULL) is true when a new item joined the active
+ * queue; false when the queue already held the key: then it is updated
+ * instead (see `wq_squeue_update`). A key deleted while in flight becomes
+ * known again (true): it stays in flight. Adds are accepted after
+ * `wq_squeue_close`, though nothing is popped any more.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_new` is NULL or valid for a write.
+ */
+wq_status wq_squeue_add(wq_squeue *queue, uint64_t key, int32_t priority, bool *out_new);
+
+/**
+ * Tells the queue that an item changed, with its (possibly new) priority
+ * (kube-scheduler's `Update` of a pending pod), and stores where it is now
+ * in `*out_place` (if not NULL): `WQ_PLACE_NONE` for a key the queue does
+ * not hold (nothing is added: use `wq_squeue_add`). An active or backoff
+ * item takes the new priority; an unschedulable one leaves the pool (to
+ * backoff if its backoff has not ended, else to active); an in-flight one
+ * takes the new priority and, if then requeued as unschedulable, goes to
+ * backoff instead of the pool.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_place` is NULL or valid for a
+ * write.
+ */
+wq_status wq_squeue_update(wq_squeue *queue, uint64_t key, int32_t priority, wq_place *out_place);
+
+/**
+ * Removes an item wherever it is; `*out_held` (if not NULL) tells whether
+ * the queue held it. An in-flight item stays in flight (its worker still
+ * has it) and is dropped at its done or requeue.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_held` is NULL or valid for a
+ * write.
+ */
+wq_status wq_squeue_delete(wq_squeue *queue, uint64_t key, bool *out_held);
+
+/**
+ * Pops the highest-priority active item (the oldest among equals) into
+ * `*out_key` and its priority into `*out_priority` (if not NULL), waiting
+ * up to `timeout_ns` nanoseconds of real time for one (`WQ_WAIT_FOREVER`:
+ * until an item can be popped or the queue is closed; `WQ_NO_WAIT`: not
+ * at all). The item is in flight until `wq_squeue_done` or a requeue; its
+ * attempt count grows by one.
+ *
+ * Returns `WQ_STATUS_TIMEOUT` if nothing could be popped in time;
+ * `WQ_STATUS_SHUTDOWN` once the queue is closed (at once, even with items
+ * left); `WQ_STATUS_INVALID_ARGUMENT` for a negative timeout other than
+ * -1; `WQ_STATUS_NULL_ARGUMENT` if `queue` or `out_key` is NULL. The
+ * out-parameters are written only with `WQ_STATUS_OK`.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_key` and `out_priority` are NULL
+ * or valid for a write.
+ */
+wq_status wq_squeue_pop(wq_squeue *queue,
+                        int64_t timeout_ns,
+                        uint64_t *out_key,
+                        int32_t *out_priority);
+
+/**
+ * Ends the flight of a popped item that succeeded: the queue forgets it,
+ * attempts and all. `*out_was_in_flight` (if not NULL) tells whether the
+ * key was in flight; if not, nothing changed.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_was_in_flight` is NULL or valid
+ * for a write.
+ */
+wq_status wq_squeue_done(wq_squeue *queue, uint64_t key, bool *out_was_in_flight);
+
+/**
+ * Ends the flight of a popped item whose attempt failed with an error: it
+ * waits out its backoff (never popped early), then returns to the active
+ * queue. `*out_place` (if not NULL) receives `WQ_PLACE_BACKOFF`, or
+ * `WQ_PLACE_NONE` when the key was not in flight or was deleted while in
+ * flight (it is dropped).
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_place` is NULL or valid for a
+ * write.
+ */
+wq_status wq_squeue_requeue_backoff(wq_squeue *queue, uint64_t key, wq_place *out_place);
+
+/**
+ * Ends the flight of a popped item found unschedulable. `*out_place` (if
+ * not NULL) receives where it went: `WQ_PLACE_UNSCHEDULABLE` (parked until
+ * a move event, an update or the maximum stay), `WQ_PLACE_BACKOFF` if a
+ * move event or an update arrived while it was in flight (it may have
+ * become schedulable), or `WQ_PLACE_NONE` when the key was not in flight
+ * or was deleted while in flight (it is dropped).
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_place` is NULL or valid for a
+ * write.
+ */
+wq_status wq_squeue_requeue_unschedulable(wq_squeue *queue, uint64_t key, wq_place *out_place);
+
+/**
+ * A cluster event that may make parked items schedulable
+ * (kube-scheduler's `MoveAllToActiveOrBackoffQueue`): every unschedulable
+ * item moves to backoff (if its backoff has not ended) or to active,
+ * longest-parked first, and every in-flight item learns of the event (see
+ * `wq_squeue_requeue_unschedulable`). `event` labels the move (e.g.
+ * "NodeAdd"; UTF-8, copied), counted by `wq_squeue_moves_by_event`.
+ * `*out_moved` (if not NULL) receives how many items left the pool.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` or `event` is NULL;
+ * `WQ_STATUS_INVALID_ARGUMENT` if `event` is not UTF-8.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `event` is NULL or a NUL-terminated
+ * string; `out_moved` is NULL or valid for a write.
+ */
+wq_status wq_squeue_move_all(wq_squeue *queue, const char *event, size_t *out_moved);
+
+/**
+ * Stores in `*out_count` how many items move events labelled `event` have
+ * moved out of the unschedulable pool since the queue was made
+ * (kube-scheduler's `scheduler_queue_incoming_pods_total` for move
+ * events).
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue`, `event` or `out_count` is
+ * NULL; `WQ_STATUS_INVALID_ARGUMENT` if `event` is not UTF-8.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `event` is NULL or a NUL-terminated
+ * string; `out_count` is NULL or valid for a write.
+ */
+wq_status wq_squeue_moves_by_event(const wq_squeue *queue, const char *event, uint64_t *out_count);
+
+/**
+ * Stores in `*out_len` how many items are active (ready to be popped).
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` or `out_len` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_len` is NULL or valid for a write.
+ */
+wq_status wq_squeue_active_len(const wq_squeue *queue, size_t *out_len);
+
+/**
+ * Stores in `*out_len` how many items wait out a backoff.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` or `out_len` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_len` is NULL or valid for a write.
+ */
+wq_status wq_squeue_backoff_len(const wq_squeue *queue, size_t *out_len);
+
+/**
+ * Stores in `*out_len` how many items are parked as unschedulable.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` or `out_len` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_len` is NULL or valid for a write.
+ */
+wq_status wq_squeue_unschedulable_len(const wq_squeue *queue, size_t *out_len);
+
+/**
+ * Stores in `*out_len` how many items are in flight: popped, not yet done
+ * or requeued (items deleted while in flight included).
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` or `out_len` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_len` is NULL or valid for a write.
+ */
+wq_status wq_squeue_in_flight_len(const wq_squeue *queue, size_t *out_len);
+
+/**
+ * Stores in `*out_place` where the queue holds `key` (`WQ_PLACE_NONE`:
+ * it does not, or the key was deleted while in flight).
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` or `out_place` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_place` is NULL or valid for a
+ * write.
+ */
+wq_status wq_squeue_place(const wq_squeue *queue, uint64_t key, wq_place *out_place);
+
+/**
+ * Stores in `*out_attempts` how many times `key` has been popped (0 for a
+ * key the queue does not hold). Its next backoff is
+ * `initial · 2^(attempts-1)`, capped.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` or `out_attempts` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_attempts` is NULL or valid for a
+ * write.
+ */
+wq_status wq_squeue_attempts(const wq_squeue *queue, uint64_t key, uint32_t *out_attempts);
+
+/**
+ * Closes the queue: every blocked `wq_squeue_pop` returns
+ * `WQ_STATUS_SHUTDOWN`, and so does every later pop, at once, even with
+ * items left. The other calls keep working, so workers can finish (done,
+ * requeue) the items they hold. Repeating it is harmless.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle.
+ */
+wq_status wq_squeue_close(wq_squeue *queue);
+
+/**
+ * Stores in `*out_closed` whether `wq_squeue_close` has been called.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` or `out_closed` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_closed` is NULL or valid for a
+ * write.
+ */
+wq_status wq_squeue_is_closed(const wq_squeue *queue, bool *out_closed);
 
 /**
  * Creates a cancellation handle, not cancelled, in `*out_cancel`. Free it

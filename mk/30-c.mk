@@ -11,7 +11,9 @@
 #   make test-sanitize   ASan+UBSan, TSan, Valgrind over demos and tests,
 #                        and the Rust tests of the ABI under Miri
 #   make demo-c          the hello, controller and event-loop demos, in C
-#   make bench-c         the C ABI against the Rust core, in one run
+#   make bench-c         the C ABI against the Rust core, in one run; then
+#                        priorities (work queue, scheduling queue, a C heap)
+#                        and the cost of metrics (named over unnamed cycle)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 
 BUILD_TARGETS += build-c

@@ -30,6 +30,7 @@ static void test_free_null_is_a_no_op(void) {
     wq_manual_clock_free(NULL);
     wq_cancel_free(NULL);
     wq_semaphore_free(NULL);
+    wq_squeue_free(NULL);
     CHECK(1);
 }
 
@@ -242,9 +243,124 @@ static void test_other_calls(void) {
     CHECK(!flag);
 }
 
+static void test_squeue_calls(void) {
+    wq_squeue *q = (wq_squeue *)&q;
+    wq_squeue *const q_sentinel = q;
+    CHECK_STATUS(wq_squeue_new(NULL, NULL), NULLA);
+    wq_squeue_options options = {0};
+    CHECK_STATUS(wq_squeue_new(&options, NULL), NULLA);
+    const char bad_utf8[] = {(char)0xff, 0};
+    options.name = bad_utf8;
+    CHECK_STATUS(wq_squeue_new(&options, &q), INVAL);
+    options.name = NULL;
+    options.initial_backoff_ns = 2000;
+    options.max_backoff_ns = 1000;
+    CHECK_STATUS(wq_squeue_new(&options, &q), INVAL);
+    CHECK(q == q_sentinel);
+
+    CHECK_OK(wq_squeue_new(NULL, &q));
+    CHECK_OK(wq_squeue_add(q, 5, 3, NULL));
+    uint64_t key = 777, u64 = 777;
+    int32_t priority = 777;
+    uint32_t u32 = 777;
+    size_t count = 777;
+    bool flag = false;
+    wq_place place = (wq_place)77;
+
+    /* NULL handle. */
+    CHECK_STATUS(wq_squeue_add(NULL, 1, 0, &flag), NULLA);
+    CHECK_STATUS(wq_squeue_update(NULL, 1, 0, &place), NULLA);
+    CHECK_STATUS(wq_squeue_delete(NULL, 1, &flag), NULLA);
+    CHECK_STATUS(wq_squeue_pop(NULL, WQ_NO_WAIT, &key, &priority), NULLA);
+    CHECK_STATUS(wq_squeue_pop(NULL, WQ_WAIT_FOREVER, &key, &priority), NULLA);
+    CHECK_STATUS(wq_squeue_done(NULL, 1, &flag), NULLA);
+    CHECK_STATUS(wq_squeue_requeue_backoff(NULL, 1, &place), NULLA);
+    CHECK_STATUS(wq_squeue_requeue_unschedulable(NULL, 1, &place), NULLA);
+    CHECK_STATUS(wq_squeue_move_all(NULL, "NodeAdd", &count), NULLA);
+    CHECK_STATUS(wq_squeue_moves_by_event(NULL, "NodeAdd", &u64), NULLA);
+    CHECK_STATUS(wq_squeue_active_len(NULL, &count), NULLA);
+    CHECK_STATUS(wq_squeue_backoff_len(NULL, &count), NULLA);
+    CHECK_STATUS(wq_squeue_unschedulable_len(NULL, &count), NULLA);
+    CHECK_STATUS(wq_squeue_in_flight_len(NULL, &count), NULLA);
+    CHECK_STATUS(wq_squeue_place(NULL, 1, &place), NULLA);
+    CHECK_STATUS(wq_squeue_attempts(NULL, 1, &u32), NULLA);
+    CHECK_STATUS(wq_squeue_close(NULL), NULLA);
+    CHECK_STATUS(wq_squeue_is_closed(NULL, &flag), NULLA);
+
+    /* NULL required out-pointers and strings. */
+    CHECK_STATUS(wq_squeue_pop(q, WQ_NO_WAIT, NULL, &priority), NULLA);
+    CHECK_STATUS(wq_squeue_pop(q, WQ_WAIT_FOREVER, NULL, NULL), NULLA);
+    CHECK_STATUS(wq_squeue_move_all(q, NULL, &count), NULLA);
+    CHECK_STATUS(wq_squeue_moves_by_event(q, NULL, &u64), NULLA);
+    CHECK_STATUS(wq_squeue_moves_by_event(q, "NodeAdd", NULL), NULLA);
+    CHECK_STATUS(wq_squeue_active_len(q, NULL), NULLA);
+    CHECK_STATUS(wq_squeue_backoff_len(q, NULL), NULLA);
+    CHECK_STATUS(wq_squeue_unschedulable_len(q, NULL), NULLA);
+    CHECK_STATUS(wq_squeue_in_flight_len(q, NULL), NULLA);
+    CHECK_STATUS(wq_squeue_place(q, 5, NULL), NULLA);
+    CHECK_STATUS(wq_squeue_attempts(q, 5, NULL), NULLA);
+    CHECK_STATUS(wq_squeue_is_closed(q, NULL), NULLA);
+
+    /* Out of range: a timeout below -1, an event that is not UTF-8. */
+    CHECK_STATUS(wq_squeue_pop(q, -2, &key, &priority), INVAL);
+    CHECK_STATUS(wq_squeue_pop(q, INT64_MIN, &key, NULL), INVAL);
+    CHECK_STATUS(wq_squeue_move_all(q, bad_utf8, &count), INVAL);
+    CHECK_STATUS(wq_squeue_moves_by_event(q, bad_utf8, &u64), INVAL);
+
+    /* Nothing written, nothing changed: 5 is still the one active item. */
+    CHECK_EQ_U64(key, 777);
+    CHECK_EQ_U64(u64, 777);
+    CHECK(priority == 777);
+    CHECK_EQ_U64(u32, 777);
+    CHECK_EQ_U64(count, 777);
+    CHECK(!flag);
+    CHECK(place == (wq_place)77);
+    CHECK_OK(wq_squeue_active_len(q, &count));
+    CHECK_EQ_U64(count, 1);
+    CHECK_OK(wq_squeue_in_flight_len(q, &count));
+    CHECK_EQ_U64(count, 0);
+    CHECK_OK(wq_squeue_is_closed(q, &flag));
+    CHECK(!flag);
+    CHECK_OK(wq_squeue_pop(q, WQ_NO_WAIT, &key, &priority));
+    CHECK(key == 5 && priority == 3);
+    wq_squeue_free(q);
+}
+
+static void test_metrics_calls(void) {
+    wq_queue_options options = {0};
+    options.name = "c-bad-args-metrics";
+    wq_queue *q;
+    CHECK_OK(wq_queue_new(&options, &q));
+    CHECK_OK(wq_queue_add(q, 1, NULL));
+    wq_metrics m;
+    memset(&m, 0x5a, sizeof m);
+    const wq_metrics untouched = m;
+    CHECK_STATUS(wq_queue_metrics(NULL, &m), NULLA);
+    CHECK_STATUS(wq_queue_metrics(q, NULL), NULLA);
+    CHECK(memcmp(&m, &untouched, sizeof m) == 0);
+
+    size_t len = 777;
+    char buffer[8] = "sentinl";
+    CHECK_STATUS(wq_metrics_prometheus(NULL, 5, &len), NULLA);
+    CHECK_STATUS(wq_metrics_prometheus(buffer, sizeof buffer, NULL), NULLA);
+    CHECK_STATUS(wq_metrics_prometheus(NULL, 0, NULL), NULLA);
+    CHECK_EQ_U64(len, 777);
+    /* Too small is not a bad argument: the length is stored, the buffer
+       stays as it was. */
+    CHECK_STATUS(wq_metrics_prometheus(buffer, sizeof buffer, &len), WQ_STATUS_BUFFER_TOO_SMALL);
+    CHECK(len > sizeof buffer);
+    CHECK(memcmp(buffer, "sentinl", 8) == 0);
+
+    CHECK_OK(wq_queue_metrics(q, &m));
+    CHECK(m.depth == 1 && m.adds == 1);
+    wq_queue_free(q);
+}
+
 void run_bad_argument_tests(void) {
     RUN_TEST(test_free_null_is_a_no_op);
     RUN_TEST(test_constructors);
     RUN_TEST(test_queue_calls);
     RUN_TEST(test_other_calls);
+    RUN_TEST(test_squeue_calls);
+    RUN_TEST(test_metrics_calls);
 }

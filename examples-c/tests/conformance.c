@@ -1,7 +1,12 @@
 /*
- * Replays every conformance scenario (the .scn files of conformance/, format in
+ * Replays every conformance scenario (the .scn files of conformance/ and of
+ * its subfolders scheduling/, priority/ and metrics/; format in
  * conformance/README.md) through the C API. Each scenario is one test; a
- * scenario that cannot be read fails, it is never skipped.
+ * scenario that cannot be read fails, it is never skipped. Each folder
+ * allows its own subjects and steps: the top level the queue and the
+ * limiter, scheduling/ only the scheduling queue, priority/ only the queue
+ * with `aging=` and the priority steps, metrics/ only the queue with
+ * `name=` and the `metrics` step.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -20,13 +25,19 @@
 #define MAX_FILES 64
 #define MAX_SCENARIOS 4096
 
+/* The folders, each with its own subjects and steps. */
+typedef enum { FOLDER_TOP, FOLDER_SCHEDULING, FOLDER_PRIORITY, FOLDER_METRICS } folder;
+
 typedef struct {
     const char *file;
+    folder folder;
     int line;                  /* line of the step being run */
     char name[256];
     wq_manual_clock *clock;
     wq_queue *queue;           /* subject `queue` */
     wq_rate_limiter *limiter;  /* subject `limiter` */
+    wq_squeue *squeue;         /* subject `scheduling_queue` */
+    bool named;                /* the queue has a `name=` (metrics/) */
     int steps;
     int failures;
     bool broken;               /* unreadable: skip to `end` */
@@ -93,6 +104,30 @@ static bool parse_duration_token(const char *s, uint64_t *out_ns) {
 static bool parse_bool_token(const char *s, bool *out) {
     if (strcmp(s, "true") == 0) { *out = true; return true; }
     if (strcmp(s, "false") == 0) { *out = false; return true; }
+    return false;
+}
+
+/* A priority: a decimal int32_t, `-` for a negative one (no `+`). */
+static bool parse_priority_token(const char *s, int32_t *out) {
+    bool negative = s[0] == '-';
+    const char *digits = negative ? s + 1 : s;
+    uint64_t magnitude;
+    if (!parse_u64_token(digits, &magnitude)) return false;
+    if (magnitude > (negative ? (uint64_t)INT32_MAX + 1 : (uint64_t)INT32_MAX)) return false;
+    *out = negative ? (int32_t)(-(int64_t)magnitude) : (int32_t)magnitude;
+    return true;
+}
+
+/* A place, as scenarios spell it (the names of wq_place_str). */
+static bool parse_place_token(const char *s, wq_place *out) {
+    static const wq_place places[] = {WQ_PLACE_NONE, WQ_PLACE_ACTIVE, WQ_PLACE_BACKOFF,
+                                      WQ_PLACE_UNSCHEDULABLE, WQ_PLACE_IN_FLIGHT};
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        if (strcmp(s, wq_place_str((int)places[i])) == 0) {
+            *out = places[i];
+            return true;
+        }
+    }
     return false;
 }
 
@@ -289,6 +324,48 @@ static void expect_duration(scenario *sc, const char *text, char **expected, int
                       expected[0], want);
 }
 
+static void expect_place(scenario *sc, const char *text, char **expected, int n_expected,
+                         wq_place got) {
+    wq_place want;
+    if (n_expected == 0) return;
+    if (n_expected != 1 || !parse_place_token(expected[0], &want)) {
+        scenario_fail(sc, text, "expected result is not a place");
+        return;
+    }
+    if (got != want)
+        scenario_fail(sc, text, "got %s, expected %s", wq_place_str((int)got), expected[0]);
+}
+
+/* A signed integer result (`-` for a negative one). */
+static void expect_signed(scenario *sc, const char *text, char **expected, int n_expected,
+                          int64_t got) {
+    if (n_expected == 0) return;
+    bool negative = n_expected == 1 && expected[0][0] == '-';
+    uint64_t magnitude;
+    if (n_expected != 1 || !parse_u64_token(expected[0] + (negative ? 1 : 0), &magnitude) ||
+        magnitude > (negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX)) {
+        scenario_fail(sc, text, "expected result is not an integer");
+        return;
+    }
+    int64_t want = negative ? (int64_t)(0 - magnitude) : (int64_t)magnitude;
+    if (got != want) scenario_fail(sc, text, "got %" PRId64 ", expected %" PRId64, got, want);
+}
+
+/* A duration the core keeps as seconds in a double: equal within 1 ns. */
+static void expect_seconds(scenario *sc, const char *text, char **expected, int n_expected,
+                           double got_seconds) {
+    uint64_t want;
+    if (n_expected == 0) return;
+    if (n_expected != 1 || !parse_duration_token(expected[0], &want)) {
+        scenario_fail(sc, text, "expected result is not a duration");
+        return;
+    }
+    double difference = got_seconds * 1e9 - (double)want;
+    if (!(difference <= 1.0 && difference >= -1.0))
+        scenario_fail(sc, text, "got %.17gs, expected %s (%" PRIu64 "ns)", got_seconds, expected[0],
+                      want);
+}
+
 /* A status that should be OK; reports it otherwise. */
 static bool call_ok(scenario *sc, const char *text, wq_status status) {
     if (status == WQ_STATUS_OK) return true;
@@ -478,6 +555,263 @@ static void queue_step(scenario *sc, const char *text, const char *op, char **ar
     }
 }
 
+/* A key then a priority, the arguments of most priority steps. */
+static bool key_priority_args(scenario *sc, const char *text, char **args, int n_args,
+                              uint64_t *key, int32_t *priority) {
+    if (n_args != 2 || !parse_u64_token(args[0], key) || !parse_priority_token(args[1], priority)) {
+        scenario_fail(sc, text, "expects a key and a priority");
+        sc->broken = true;
+        return false;
+    }
+    return true;
+}
+
+/* Runs one priority step (priority/ only); false if `op` is not one. */
+static bool priority_step(scenario *sc, const char *text, const char *op, char **args, int n_args,
+                          char **expected, int n_expected) {
+    wq_queue *q = sc->queue;
+    uint64_t key;
+    int32_t priority;
+    if (strcmp(op, "add_with_priority") == 0) {
+        bool added;
+        if (key_priority_args(sc, text, args, n_args, &key, &priority) &&
+            call_ok(sc, text, wq_queue_add_with_priority(q, key, priority, &added)))
+            expect_bool(sc, text, expected, n_expected, added);
+    } else if (strcmp(op, "add_after_with_priority") == 0) {
+        uint64_t delay;
+        bool added;
+        if (n_args != 3 || !parse_u64_token(args[0], &key) || !parse_duration_token(args[1], &delay) ||
+            delay > (uint64_t)INT64_MAX || !parse_priority_token(args[2], &priority)) {
+            scenario_fail(sc, text, "expects a key, a duration and a priority");
+            sc->broken = true;
+        } else if (call_ok(sc, text,
+                           wq_queue_add_after_with_priority(q, key, (int64_t)delay, priority, &added))) {
+            expect_bool(sc, text, expected, n_expected, added);
+        }
+    } else if (strcmp(op, "add_rate_limited_with_priority") == 0) {
+        uint64_t delay = 0;
+        if (!key_priority_args(sc, text, args, n_args, &key, &priority)) return true;
+        wq_status status = wq_queue_add_rate_limited_with_priority(q, key, priority, &delay);
+        if (n_expected == 1 && strcmp(expected[0], "none") == 0) {
+            if (status != WQ_STATUS_SHUTDOWN)
+                scenario_fail(sc, text, "got %s, expected none (WQ_STATUS_SHUTDOWN)",
+                              status == WQ_STATUS_OK ? "a delay" : wq_status_str((int)status));
+        } else if (status == WQ_STATUS_SHUTDOWN && n_expected != 0) {
+            scenario_fail(sc, text, "got none (WQ_STATUS_SHUTDOWN), expected %s", expected[0]);
+        } else if (status != WQ_STATUS_SHUTDOWN && call_ok(sc, text, status)) {
+            expect_duration(sc, text, expected, n_expected, delay);
+        }
+    } else if (strcmp(op, "get_with_priority") == 0) {
+        if (!no_args(sc, text, n_args)) return true;
+        wq_status status = wq_queue_get_with_priority(q, WQ_NO_WAIT, &key, &priority);
+        if (n_expected == 0) return true;
+        uint64_t want_key;
+        int32_t want_priority;
+        bool word = n_expected == 1 &&
+                    (strcmp(expected[0], "empty") == 0 || strcmp(expected[0], "shutdown") == 0);
+        if (!word && (n_expected != 2 || !parse_u64_token(expected[0], &want_key) ||
+                      !parse_priority_token(expected[1], &want_priority))) {
+            scenario_fail(sc, text, "expected result is not `K P`, empty or shutdown");
+            return true;
+        }
+        char got_text[96], want_text[96];
+        if (status == WQ_STATUS_OK)
+            snprintf(got_text, sizeof got_text, "%" PRIu64 " %" PRId32, key, priority);
+        else if (status == WQ_STATUS_TIMEOUT) snprintf(got_text, sizeof got_text, "empty");
+        else if (status == WQ_STATUS_SHUTDOWN) snprintf(got_text, sizeof got_text, "shutdown");
+        else format_status(got_text, sizeof got_text, status);
+        if (word) snprintf(want_text, sizeof want_text, "%s", expected[0]);
+        else snprintf(want_text, sizeof want_text, "%" PRIu64 " %" PRId32, want_key, want_priority);
+        if (strcmp(got_text, want_text) != 0)
+            scenario_fail(sc, text, "got %s, expected %s", got_text, want_text);
+    } else if (strcmp(op, "len_by_priority") == 0) {
+        if (!no_args(sc, text, n_args)) return true;
+        enum { LEVELS = 256 };
+        int32_t priorities[LEVELS];
+        size_t lens[LEVELS], count = 0;
+        if (!call_ok(sc, text, wq_queue_len_by_priority(q, priorities, lens, LEVELS, &count)))
+            return true;
+        if (n_expected == 0) return true;
+        if (count > LEVELS) {
+            scenario_fail(sc, text, "more than %d priorities in use", LEVELS);
+            return true;
+        }
+        char got_text[4096] = "none", want_text[4096] = "none";
+        size_t used = 0;
+        for (size_t i = 0; i < count && used < sizeof got_text - 48; i++)
+            used += (size_t)snprintf(got_text + used, sizeof got_text - used, "%s%" PRId32 ":%zu",
+                                     i ? " " : "", priorities[i], lens[i]);
+        if (!(n_expected == 1 && strcmp(expected[0], "none") == 0)) {
+            used = 0;
+            int32_t last = 0;
+            for (int i = 0; i < n_expected; i++) {
+                /* P:N with P a priority and N a count. */
+                char level[64];
+                char *colon = strchr(expected[i], ':');
+                uint64_t len;
+                int32_t p;
+                if (!colon || (size_t)(colon - expected[i]) >= sizeof level ||
+                    !parse_u64_token(colon + 1, &len)) {
+                    scenario_fail(sc, text, "expected result is not `P:N ...` or none");
+                    return true;
+                }
+                memcpy(level, expected[i], (size_t)(colon - expected[i]));
+                level[colon - expected[i]] = '\0';
+                if (!parse_priority_token(level, &p)) {
+                    scenario_fail(sc, text, "expected result is not `P:N ...` or none");
+                    return true;
+                }
+                /* Highest first, each priority once, never an empty level. */
+                if (len == 0 || (i > 0 && p >= last)) {
+                    scenario_fail(sc, text, "expected levels are listed highest first, each once, "
+                                            "each with a count of at least 1");
+                    return true;
+                }
+                last = p;
+                if (used < sizeof want_text - 48)
+                    used += (size_t)snprintf(want_text + used, sizeof want_text - used,
+                                             "%s%" PRId32 ":%" PRIu64, i ? " " : "", p, len);
+            }
+        }
+        if (strcmp(got_text, want_text) != 0)
+            scenario_fail(sc, text, "got %s, expected %s", got_text, want_text);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* Runs `metrics FIELD` (metrics/ only). */
+static void metrics_step(scenario *sc, const char *text, char **args, int n_args, char **expected,
+                         int n_expected) {
+    static const char *const fields[] = {
+        "depth", "adds", "retries", "queue_duration_count", "queue_duration_sum",
+        "work_duration_count", "work_duration_sum", "unfinished_work", "longest_running"};
+    int field = -1;
+    for (int i = 0; n_args == 1 && i < (int)(sizeof fields / sizeof fields[0]); i++)
+        if (strcmp(args[0], fields[i]) == 0) field = i;
+    if (field < 0) {
+        scenario_fail(sc, text, "expects one of depth, adds, retries, queue_duration_count, "
+                                "queue_duration_sum, work_duration_count, work_duration_sum, "
+                                "unfinished_work, longest_running");
+        sc->broken = true;
+        return;
+    }
+    if (!sc->named) {
+        scenario_fail(sc, text, "the queue has no name=, so it keeps no metrics");
+        sc->broken = true;
+        return;
+    }
+    wq_metrics m;
+    if (!call_ok(sc, text, wq_queue_metrics(sc->queue, &m))) return;
+    switch (field) {
+    case 0: expect_signed(sc, text, expected, n_expected, m.depth); break;
+    case 1: expect_count(sc, text, expected, n_expected, m.adds); break;
+    case 2: expect_count(sc, text, expected, n_expected, m.retries); break;
+    case 3: expect_count(sc, text, expected, n_expected, m.queue_duration.count); break;
+    case 4: expect_seconds(sc, text, expected, n_expected, m.queue_duration.sum_seconds); break;
+    case 5: expect_count(sc, text, expected, n_expected, m.work_duration.count); break;
+    case 6: expect_seconds(sc, text, expected, n_expected, m.work_duration.sum_seconds); break;
+    case 7: expect_seconds(sc, text, expected, n_expected, m.unfinished_work_seconds); break;
+    default:
+        expect_seconds(sc, text, expected, n_expected, m.longest_running_processor_seconds);
+        break;
+    }
+}
+
+/* Runs one step on the scenario's scheduling queue. */
+static void squeue_step(scenario *sc, const char *text, const char *op, char **args, int n_args,
+                        bool has_arrow, char **expected, int n_expected) {
+    wq_squeue *q = sc->squeue;
+    uint64_t key;
+    int32_t priority;
+    wq_place place = WQ_PLACE_NONE;
+    if (strcmp(op, "add") == 0) {
+        bool added;
+        if (key_priority_args(sc, text, args, n_args, &key, &priority) &&
+            call_ok(sc, text, wq_squeue_add(q, key, priority, &added)))
+            expect_bool(sc, text, expected, n_expected, added);
+    } else if (strcmp(op, "update") == 0) {
+        if (key_priority_args(sc, text, args, n_args, &key, &priority) &&
+            call_ok(sc, text, wq_squeue_update(q, key, priority, &place)))
+            expect_place(sc, text, expected, n_expected, place);
+    } else if (strcmp(op, "delete") == 0) {
+        bool held;
+        if (one_key_arg(sc, text, args, n_args, &key) &&
+            call_ok(sc, text, wq_squeue_delete(q, key, &held)))
+            expect_bool(sc, text, expected, n_expected, held);
+    } else if (strcmp(op, "pop") == 0) {
+        if (!no_args(sc, text, n_args)) return;
+        wq_status status = wq_squeue_pop(q, WQ_NO_WAIT, &key, &priority);
+        if (n_expected == 0) return;
+        uint64_t want_key;
+        int32_t want_priority;
+        bool word = n_expected == 1 &&
+                    (strcmp(expected[0], "empty") == 0 || strcmp(expected[0], "closed") == 0);
+        if (!word && (n_expected != 2 || !parse_u64_token(expected[0], &want_key) ||
+                      !parse_priority_token(expected[1], &want_priority))) {
+            scenario_fail(sc, text, "expected result is not `K PRIO`, empty or closed");
+            return;
+        }
+        char got_text[96], want_text[96];
+        if (status == WQ_STATUS_OK)
+            snprintf(got_text, sizeof got_text, "%" PRIu64 " %" PRId32, key, priority);
+        else if (status == WQ_STATUS_TIMEOUT) snprintf(got_text, sizeof got_text, "empty");
+        else if (status == WQ_STATUS_SHUTDOWN) snprintf(got_text, sizeof got_text, "closed");
+        else format_status(got_text, sizeof got_text, status);
+        if (word) snprintf(want_text, sizeof want_text, "%s", expected[0]);
+        else snprintf(want_text, sizeof want_text, "%" PRIu64 " %" PRId32, want_key, want_priority);
+        if (strcmp(got_text, want_text) != 0)
+            scenario_fail(sc, text, "got %s, expected %s", got_text, want_text);
+    } else if (strcmp(op, "done") == 0) {
+        bool was_in_flight;
+        if (one_key_arg(sc, text, args, n_args, &key) &&
+            call_ok(sc, text, wq_squeue_done(q, key, &was_in_flight)))
+            expect_bool(sc, text, expected, n_expected, was_in_flight);
+    } else if (strcmp(op, "requeue_backoff") == 0 || strcmp(op, "requeue_unschedulable") == 0) {
+        if (!one_key_arg(sc, text, args, n_args, &key)) return;
+        wq_status status = op[8] == 'b' ? wq_squeue_requeue_backoff(q, key, &place)
+                                        : wq_squeue_requeue_unschedulable(q, key, &place);
+        if (call_ok(sc, text, status)) expect_place(sc, text, expected, n_expected, place);
+    } else if (strcmp(op, "move_all") == 0) {
+        size_t moved;
+        if (n_args != 1) {
+            scenario_fail(sc, text, "expects one event label");
+            sc->broken = true;
+        } else if (call_ok(sc, text, wq_squeue_move_all(q, args[0], &moved))) {
+            expect_count(sc, text, expected, n_expected, moved);
+        }
+    } else if (strcmp(op, "active_len") == 0 || strcmp(op, "backoff_len") == 0 ||
+               strcmp(op, "unschedulable_len") == 0 || strcmp(op, "in_flight_len") == 0) {
+        size_t len;
+        if (!no_args(sc, text, n_args)) return;
+        wq_status status = op[0] == 'a'   ? wq_squeue_active_len(q, &len)
+                           : op[0] == 'b' ? wq_squeue_backoff_len(q, &len)
+                           : op[0] == 'u' ? wq_squeue_unschedulable_len(q, &len)
+                                          : wq_squeue_in_flight_len(q, &len);
+        if (call_ok(sc, text, status)) expect_count(sc, text, expected, n_expected, len);
+    } else if (strcmp(op, "place") == 0) {
+        if (one_key_arg(sc, text, args, n_args, &key) &&
+            call_ok(sc, text, wq_squeue_place(q, key, &place)))
+            expect_place(sc, text, expected, n_expected, place);
+    } else if (strcmp(op, "attempts") == 0) {
+        uint32_t attempts;
+        if (one_key_arg(sc, text, args, n_args, &key) &&
+            call_ok(sc, text, wq_squeue_attempts(q, key, &attempts)))
+            expect_count(sc, text, expected, n_expected, attempts);
+    } else if (strcmp(op, "close") == 0) {
+        if (no_args(sc, text, n_args) && no_result(sc, text, has_arrow))
+            call_ok(sc, text, wq_squeue_close(q));
+    } else if (strcmp(op, "closed") == 0) {
+        bool closed;
+        if (no_args(sc, text, n_args) && call_ok(sc, text, wq_squeue_is_closed(q, &closed)))
+            expect_bool(sc, text, expected, n_expected, closed);
+    } else {
+        scenario_fail(sc, text, "unknown step, or not a step of a scheduling queue");
+        sc->broken = true;
+    }
+}
+
 /* Runs one step on the scenario's standalone limiter. */
 static void limiter_step(scenario *sc, const char *text, const char *op, char **args, int n_args,
                          bool has_arrow, char **expected, int n_expected) {
@@ -525,28 +859,145 @@ static void run_step(scenario *sc, const char *text, char **tokens, int n) {
             call_ok(sc, text, op[1] == 't' ? wq_manual_clock_step(sc->clock, ns)
                                            : wq_manual_clock_set(sc->clock, ns));
         }
+    } else if (sc->squeue) {
+        squeue_step(sc, text, op, tokens + 1, n_args, arrow >= 0, expected, n_expected);
     } else if (sc->queue) {
-        queue_step(sc, text, op, tokens + 1, n_args, arrow >= 0, expected, n_expected);
+        if (sc->folder == FOLDER_PRIORITY &&
+            priority_step(sc, text, op, tokens + 1, n_args, expected, n_expected))
+            return;
+        if (sc->folder == FOLDER_METRICS && strcmp(op, "metrics") == 0)
+            metrics_step(sc, text, tokens + 1, n_args, expected, n_expected);
+        else
+            queue_step(sc, text, op, tokens + 1, n_args, arrow >= 0, expected, n_expected);
     } else {
         limiter_step(sc, text, op, tokens + 1, n_args, arrow >= 0, expected, n_expected);
     }
 }
 
-/* Builds the subject of a scenario from its subject line. */
-static void make_subject(scenario *sc, const char *text, char **tokens, int n) {
-    bool is_queue = strcmp(tokens[0], "queue") == 0;
-    bool is_limiter = strcmp(tokens[0], "limiter") == 0;
-    if ((!is_queue && !is_limiter) || n > 2 || (is_limiter && n != 2)) {
-        scenario_fail(sc, text, "expected a subject line: queue [LIMITER] or limiter LIMITER");
-        sc->broken = true;
-        return;
+/* Reports an unreadable subject line; returns false. */
+static bool subject_error(scenario *sc, const char *text, const char *why) {
+    scenario_fail(sc, text, "bad subject line: %s", why);
+    sc->broken = true;
+    return false;
+}
+
+/* `scheduling_queue [OPTIONS]`: each option NAME=VALUE at most once. */
+static bool make_scheduling_subject(scenario *sc, const char *text, char **tokens, int n) {
+    static const char *const names[] = {"initial_backoff", "max_backoff", "max_stay",
+                                        "pop_from_backoff"};
+    wq_squeue_options options = {0};
+    options.clock = sc->clock;
+    bool seen[4] = {false, false, false, false};
+    for (int i = 1; i < n; i++) {
+        const char *equals = strchr(tokens[i], '=');
+        if (!equals) return subject_error(sc, text, "an option is NAME=VALUE");
+        size_t name_len = (size_t)(equals - tokens[i]);
+        const char *value = equals + 1;
+        int which = -1;
+        for (int k = 0; k < 4; k++)
+            if (strlen(names[k]) == name_len && strncmp(tokens[i], names[k], name_len) == 0) which = k;
+        if (which < 0)
+            return subject_error(sc, text, "the options are initial_backoff, max_backoff, "
+                                           "max_stay and pop_from_backoff");
+        if (seen[which]) return subject_error(sc, text, "an option given twice");
+        seen[which] = true;
+        if (which == 3) {
+            bool enabled;
+            if (!parse_bool_token(value, &enabled))
+                return subject_error(sc, text, "pop_from_backoff takes true or false");
+            options.disable_pop_from_backoff = !enabled;
+            continue;
+        }
+        uint64_t ns;
+        if (!parse_duration_token(value, &ns)) return subject_error(sc, text, "bad duration");
+        /* 0 means "the default" in wq_squeue_options, but the core refuses it. */
+        if (ns == 0) return subject_error(sc, text, "the core refuses a zero backoff or stay");
+        if (which == 0) options.initial_backoff_ns = ns;
+        else if (which == 1) options.max_backoff_ns = ns;
+        else options.max_unschedulable_stay_ns = ns;
     }
+    wq_status status = wq_squeue_new(&options, &sc->squeue);
+    if (status == WQ_STATUS_INVALID_ARGUMENT)
+        return subject_error(sc, text, "the core refuses these settings");
+    if (!call_ok(sc, text, status)) sc->broken = true;
+    return !sc->broken;
+}
+
+/* `queue [LIMITER] [OPTION]` (aging= in priority/, name= in metrics/). */
+static bool make_queue_subject(scenario *sc, const char *text, char **tokens, int n,
+                               wq_rate_limiter *limiter, int next) {
+    wq_queue_options options = {0};
+    /* The top level and priority/ name each queue after its scenario (so
+       every scenario also runs the metrics bookkeeping); metrics/ names it
+       NAME-SCENARIO, unique in the process. */
+    char name[600];
+    snprintf(name, sizeof name, "%s", sc->name);
+    bool has_aging = false, has_name = false;
+    for (int i = next; i < n; i++) {
+        if (sc->folder == FOLDER_PRIORITY && !has_aging && strncmp(tokens[i], "aging=", 6) == 0) {
+            uint64_t aging;
+            if (!parse_duration_token(tokens[i] + 6, &aging))
+                return subject_error(sc, text, "aging= takes a duration");
+            /* 0 means "strict priority" in wq_queue_options; the core refuses it. */
+            if (aging == 0) return subject_error(sc, text, "the core refuses a zero aging interval");
+            options.priority_aging_ns = aging;
+            has_aging = true;
+        } else if (sc->folder == FOLDER_METRICS && !has_name && strncmp(tokens[i], "name=", 5) == 0 &&
+                   tokens[i][5] != '\0') {
+            snprintf(name, sizeof name, "%s-%s", tokens[i] + 5, sc->name);
+            has_name = true;
+        } else {
+            return subject_error(sc, text,
+                                 sc->folder == FOLDER_PRIORITY  ? "expected queue [LIMITER] [aging=DUR]"
+                                 : sc->folder == FOLDER_METRICS ? "expected queue [LIMITER] name=NAME"
+                                                                : "expected queue [LIMITER]");
+        }
+    }
+    if (sc->folder == FOLDER_METRICS && !has_name)
+        return subject_error(sc, text, "a queue in metrics/ needs name=NAME");
+    sc->named = has_name;
+    options.name = name;
+    options.rate_limiter = limiter;
+    options.clock = sc->clock;
+    if (!call_ok(sc, text, wq_queue_new(&options, &sc->queue))) sc->broken = true;
+    return !sc->broken;
+}
+
+/* Builds the subject of a scenario from its subject line, as its folder
+   allows (see the top of this file). */
+static void make_subject(scenario *sc, const char *text, char **tokens, int n) {
     if (!call_ok(sc, text, wq_manual_clock_new(&sc->clock))) {
         sc->broken = true;
         return;
     }
+    bool is_queue = strcmp(tokens[0], "queue") == 0;
+    bool is_limiter = strcmp(tokens[0], "limiter") == 0;
+    bool is_scheduling = strcmp(tokens[0], "scheduling_queue") == 0;
+    if (sc->folder == FOLDER_SCHEDULING) {
+        if (is_scheduling) make_scheduling_subject(sc, text, tokens, n);
+        else subject_error(sc, text, "scheduling/ holds only `scheduling_queue [OPTIONS]`");
+        return;
+    }
+    if (is_scheduling) {
+        subject_error(sc, text, "scheduling_queue belongs in scheduling/");
+        return;
+    }
+    if (sc->folder == FOLDER_PRIORITY && !is_queue) {
+        subject_error(sc, text, "priority/ holds only `queue [LIMITER] [aging=DUR]`");
+        return;
+    }
+    if (sc->folder == FOLDER_METRICS && !is_queue) {
+        subject_error(sc, text, "metrics/ holds only `queue [LIMITER] name=NAME`");
+        return;
+    }
+    if (!is_queue && !is_limiter) {
+        subject_error(sc, text, "expected queue [LIMITER] or limiter LIMITER");
+        return;
+    }
+    /* A limiter spec never holds '='; options do. */
+    int next = 1;
     wq_rate_limiter *limiter = NULL;
-    if (n == 2) {
+    if (n > 1 && !strchr(tokens[1], '=')) {
         char error[300];
         limiter = limiter_from_spec(tokens[1], error, sizeof error);
         if (!limiter) {
@@ -554,21 +1005,20 @@ static void make_subject(scenario *sc, const char *text, char **tokens, int n) {
             sc->broken = true;
             return;
         }
+        next = 2;
     }
     if (is_limiter) {
-        sc->limiter = limiter;
+        sc->limiter = limiter; /* freed with the scenario */
+        if (!limiter || n != 2) subject_error(sc, text, "expected limiter LIMITER");
         return;
     }
-    wq_queue_options options = {0};
-    options.name = sc->name;
-    options.rate_limiter = limiter;
-    options.clock = sc->clock;
-    if (!call_ok(sc, text, wq_queue_new(&options, &sc->queue))) sc->broken = true;
+    make_queue_subject(sc, text, tokens, n, limiter, next);
     /* The queue keeps its own reference to the limiter. */
     wq_rate_limiter_free(limiter);
 }
 
 static void finish_scenario(scenario *sc) {
+    wq_squeue_free(sc->squeue);
     wq_queue_free(sc->queue);
     wq_rate_limiter_free(sc->limiter);
     wq_manual_clock_free(sc->clock);
@@ -587,7 +1037,7 @@ static int split(char *line, char **tokens) {
 }
 
 /* Replays one file; returns the number of scenarios it held. */
-static int replay_file(const char *path) {
+static int replay_file(const char *path, folder where) {
     FILE *file = fopen(path, "r");
     if (!file) {
         fprintf(stderr, "  FAIL cannot open %s\n", path);
@@ -626,6 +1076,7 @@ static int replay_file(const char *path) {
             }
             memset(&sc, 0, sizeof sc);
             sc.file = path;
+            sc.folder = where;
             sc.line = line_number;
             snprintf(sc.name, sizeof sc.name, "%s", tokens[1]);
             for (int i = 0; i < scenario_count; i++) {
@@ -678,19 +1129,22 @@ static int compare_names(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void run_conformance_tests(const char *dir) {
+/* Replays every *.scn file of one folder, in name order; returns the
+   number of scenarios, or -1 when the folder does not exist. */
+static int replay_folder(const char *dir, folder where) {
     DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "FAIL: cannot open the conformance directory %s\n", dir);
-        wq_test_record("conformance directory", 1);
-        return;
-    }
+    if (!d) return -1;
     char *files[MAX_FILES];
     int n_files = 0;
     struct dirent *entry;
-    while ((entry = readdir(d)) != NULL && n_files < MAX_FILES) {
+    while ((entry = readdir(d)) != NULL) {
         size_t len = strlen(entry->d_name);
         if (len > 4 && strcmp(entry->d_name + len - 4, ".scn") == 0) {
+            if (n_files == MAX_FILES) {
+                fprintf(stderr, "FAIL: more than %d *.scn files in %s\n", MAX_FILES, dir);
+                wq_test_record(dir, 1);
+                break;
+            }
             size_t size = strlen(dir) + len + 2;
             files[n_files] = malloc(size);
             snprintf(files[n_files], size, "%s/%s", dir, entry->d_name);
@@ -699,16 +1153,46 @@ void run_conformance_tests(const char *dir) {
     }
     closedir(d);
     qsort(files, (size_t)n_files, sizeof files[0], compare_names);
-    int failed_before = wq_tests_failed, total = 0;
     if (n_files == 0) {
         fprintf(stderr, "FAIL: no *.scn file in %s\n", dir);
-        wq_test_record("conformance files", 1);
+        wq_test_record(dir, 1);
     }
+    int total = 0;
     for (int i = 0; i < n_files; i++) {
-        int scenarios = replay_file(files[i]);
+        int scenarios = replay_file(files[i], where);
         printf("%-6s conformance %s: %d scenarios\n", "", files[i], scenarios);
         total += scenarios;
         free(files[i]);
+    }
+    return total;
+}
+
+void run_conformance_tests(const char *dir) {
+    static const struct {
+        const char *subfolder;
+        folder where;
+    } folders[] = {
+        {NULL, FOLDER_TOP},
+        {"scheduling", FOLDER_SCHEDULING},
+        {"priority", FOLDER_PRIORITY},
+        {"metrics", FOLDER_METRICS},
+    };
+    int failed_before = wq_tests_failed, total = 0;
+    for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++) {
+        char path[4096];
+        if (folders[i].subfolder) snprintf(path, sizeof path, "%s/%s", dir, folders[i].subfolder);
+        else snprintf(path, sizeof path, "%s", dir);
+        int scenarios = replay_folder(path, folders[i].where);
+        if (scenarios >= 0) {
+            total += scenarios;
+        } else if (folders[i].subfolder) {
+            /* A feature folder not written yet. */
+            printf("%-6s conformance %s: no such folder, nothing to replay\n", "", path);
+        } else {
+            fprintf(stderr, "FAIL: cannot open the conformance directory %s\n", dir);
+            wq_test_record("conformance directory", 1);
+            return;
+        }
     }
     for (int i = 0; i < scenario_count; i++) free(scenario_names[i]);
     scenario_count = 0;

@@ -69,5 +69,7 @@ void run_api_tests(void);
 void run_thread_tests(void);
 void run_bad_argument_tests(void);
 void run_fd_tests(void);
+void run_scheduling_tests(void);
+void run_metrics_tests(void);
 
 #endif /* WQ_TEST_HARNESS_H */

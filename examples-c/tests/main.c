@@ -1,6 +1,7 @@
 /*
  * The C test suite of libworkqueue: the conformance scenarios, the API,
- * threads, bad arguments and the pollable fd. Usage:
+ * threads, bad arguments, the pollable fd, the scheduling queue and
+ * metrics. Usage:
  *
  *     wq_test [CONFORMANCE_DIR]     (default: ./conformance)
  *
@@ -73,6 +74,8 @@ int main(int argc, char **argv) {
     run_thread_tests();
     run_bad_argument_tests();
     run_fd_tests();
+    run_scheduling_tests();
+    run_metrics_tests();
     printf("%d passed, %d failed\n", wq_tests_passed, wq_tests_failed);
     return wq_tests_failed == 0 ? 0 : 1;
 }

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! bench_core cycle N         ns per add→get→done cycle over N keys
+//! bench_core cycle_named N   the same on a named queue (metrics kept)
 //! bench_core mpmc N          keys/s, 2 producers + 2 consumers, per-key calls
 //! bench_core mpmc_batch N    keys/s, 2 + 2, batches of 256
 //! ```
@@ -20,7 +21,14 @@ use workqueue_core::Queue;
 const BATCH: usize = 256;
 
 fn cycle(n: u64) -> f64 {
-    let queue: Queue<u64> = Queue::new();
+    cycle_on(n, Queue::new())
+}
+
+fn cycle_named(n: u64) -> f64 {
+    cycle_on(n, Queue::builder().name("bench-core-metrics").build())
+}
+
+fn cycle_on(n: u64, queue: Queue<u64>) -> f64 {
     let start = Instant::now();
     for key in 0..n {
         queue.add(key);
@@ -102,7 +110,7 @@ fn mpmc(n: u64, batch: bool) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: bench_core cycle|mpmc|mpmc_batch N";
+    let usage = "usage: bench_core cycle|cycle_named|mpmc|mpmc_batch N";
     let (Some(workload), Some(n)) = (args.get(1), args.get(2)) else {
         eprintln!("{usage}");
         std::process::exit(2);
@@ -110,6 +118,7 @@ fn main() {
     let n: u64 = n.parse().expect(usage);
     let run = |n| match workload.as_str() {
         "cycle" => cycle(n),
+        "cycle_named" => cycle_named(n),
         "mpmc" => mpmc(n, false),
         "mpmc_batch" => mpmc(n, true),
         _ => {

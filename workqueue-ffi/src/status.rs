@@ -23,10 +23,12 @@ pub const WQ_NO_WAIT: i64 = 0;
 pub const WQ_DEFAULT_MAX_RETRIES: u32 = 5;
 
 /// What a call did. Every fallible function returns one; results go
-/// through out-parameters, written only when the status is
-/// `WQ_STATUS_OK`. The numeric values are part of the ABI and never
-/// change; new statuses may be added at the end, so treat an unknown
-/// value as an error (`wq_status_str` describes any value).
+/// through out-parameters, written only when the status is `WQ_STATUS_OK`
+/// (one exception: with `WQ_STATUS_BUFFER_TOO_SMALL`,
+/// `wq_metrics_prometheus` stores the length it needs). The numeric values
+/// are part of the ABI and never change; new statuses may be added at the
+/// end, so treat an unknown value as an error (`wq_status_str` describes
+/// any value).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum wq_status {
@@ -37,7 +39,8 @@ pub enum wq_status {
     /// not finish before its timeout.
     Timeout = 1,
     /// The queue is shut down: `get` found it shut down and empty;
-    /// `add_rate_limited` found it shutting down.
+    /// `add_rate_limited` found it shutting down; `wq_squeue_pop` found the
+    /// scheduling queue closed.
     Shutdown = 2,
     /// A handle, out-pointer, array or callback that must not be NULL was
     /// NULL. Nothing was done.
@@ -59,11 +62,17 @@ pub enum wq_status {
     /// A bug inside the library (a Rust panic) was caught at the boundary.
     /// The object stays usable but the call may be half done; please report.
     Panic = 9,
+    /// `wq_queue_metrics`: the queue keeps no metrics because it has no
+    /// name (see `wq_queue_options.name`). Nothing was written.
+    NoMetrics = 10,
+    /// The caller's buffer is too small (`wq_metrics_prometheus`): nothing
+    /// was written to it, and the length needed was stored.
+    BufferTooSmall = 11,
 }
 
 impl wq_status {
     /// Every status, in numeric order.
-    pub const ALL: [wq_status; 10] = [
+    pub const ALL: [wq_status; 12] = [
         wq_status::Ok,
         wq_status::Timeout,
         wq_status::Shutdown,
@@ -74,13 +83,15 @@ impl wq_status {
         wq_status::Unsupported,
         wq_status::SystemError,
         wq_status::Panic,
+        wq_status::NoMetrics,
+        wq_status::BufferTooSmall,
     ];
 
     fn text(self) -> &'static [u8] {
         match self {
             wq_status::Ok => b"ok\0",
             wq_status::Timeout => b"timed out: nothing was available in time\0",
-            wq_status::Shutdown => b"the queue is shut down\0",
+            wq_status::Shutdown => b"the queue is shut down (or closed)\0",
             wq_status::NullArgument => b"a required pointer argument was NULL\0",
             wq_status::InvalidArgument => b"an argument is out of range\0",
             wq_status::InvalidState => b"not allowed in the object's current state\0",
@@ -88,6 +99,8 @@ impl wq_status {
             wq_status::Unsupported => b"not supported on this platform\0",
             wq_status::SystemError => b"the operating system refused a resource (see errno)\0",
             wq_status::Panic => b"internal error: a panic was caught in libworkqueue\0",
+            wq_status::NoMetrics => b"the queue keeps no metrics: it has no name\0",
+            wq_status::BufferTooSmall => b"the buffer is too small: the length needed was stored\0",
         }
     }
 }
@@ -146,7 +159,7 @@ mod tests {
             let text = unsafe { CStr::from_ptr(wq_status_str(index as c_int)) };
             assert!(texts.insert(text.to_owned()));
         }
-        for bad in [-1, 10, 1000, c_int::MIN, c_int::MAX] {
+        for bad in [-1, 12, 1000, c_int::MIN, c_int::MAX] {
             // SAFETY: as above.
             let text = unsafe { CStr::from_ptr(wq_status_str(bad)) };
             assert_eq!(text.to_str().unwrap(), "unknown status");

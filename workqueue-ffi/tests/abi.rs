@@ -608,7 +608,7 @@ fn statuses_and_version() {
     unsafe {
         assert_eq!(CStr::from_ptr(wq_status_str(0)).to_str().unwrap(), "ok");
         assert_eq!(
-            CStr::from_ptr(wq_status_str(wq_status::Panic as c_int + 1))
+            CStr::from_ptr(wq_status_str(wq_status::BufferTooSmall as c_int + 1))
                 .to_str()
                 .unwrap(),
             "unknown status"
