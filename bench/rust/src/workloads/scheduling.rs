@@ -1,4 +1,6 @@
-//! The scheduling queue's pop: 100,000 keys over 16 priority levels,
+//! Priority get/pop: 100,000 keys over 16 priority levels, through the
+//! work queue's priorities (`add_with_priority`, get + done) and the
+//! scheduling queue's pop,
 //! prefilled in a random priority order, then popped until empty, against
 //! a `std::collections::BinaryHeap` of (priority, arrival) measured in the
 //! same run — the bare ordering the active queue provides, without the
@@ -10,7 +12,7 @@ use crate::table::{Table, Unit};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hint::black_box;
-use workqueue_core::SchedulingQueue;
+use workqueue_core::{Queue, SchedulingQueue};
 
 const KEYS: usize = 100_000;
 const LEVELS: u64 = 16;
@@ -31,6 +33,33 @@ pub fn run(config: Config, table: &mut Table) {
     table.peer(workload, PEER, Unit::NsPer("add"), heap_push, add);
     let workload = "pop + done (in-flight bookkeeping)";
     table.core(workload, Unit::NsPer("item"), pop_done, None);
+
+    announce("work queue: 100,000 keys over 16 priorities, add then get + done");
+    let [add, get_done] = repeat(config.reps, || work_queue_once(&priorities));
+    let workload = "work queue, 100 k keys, 16 priorities: get + done";
+    table.core(workload, Unit::NsPer("key"), get_done, None);
+    table.peer(workload, PEER, Unit::NsPer("pop"), heap_pop, get_done);
+    let workload = "then add_with_priority";
+    table.core(workload, Unit::NsPer("add"), add, None);
+    table.peer(workload, PEER, Unit::NsPer("add"), heap_push, add);
+}
+
+/// [add ns/key, get+done ns/key] through the work queue's priorities.
+fn work_queue_once(priorities: &[i32]) -> [f64; 2] {
+    let n = priorities.len();
+    let queue: Queue<u64> = Queue::new();
+    let ((), add) = timed(|| {
+        for (key, priority) in priorities.iter().enumerate() {
+            queue.add_with_priority(key as u64, *priority);
+        }
+    });
+    let ((), get_done) = timed(|| {
+        while let Ok(key) = queue.try_get() {
+            queue.done(black_box(&key));
+        }
+    });
+    assert_eq!(queue.processing_len(), 0);
+    [ns_per(add, n), ns_per(get_done, n)]
 }
 
 /// The priority of each key: uniform over the levels, in a fixed order.
