@@ -38,6 +38,7 @@ impl<K: Hash + Eq + Clone> ReadyKeys<K> {
         ReadyKeys { order }
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         match &self.order {
             Order::Fifo(keys) => keys.len(),
@@ -46,14 +47,24 @@ impl<K: Hash + Eq + Clone> ReadyKeys<K> {
         }
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Puts `key` (not yet ready) at the tail of its priority level.
+    #[inline]
     pub(crate) fn push(&mut self, key: K, priority: i32) {
         match &mut self.order {
             Order::Fifo(keys) if priority == 0 => keys.push_back(key),
+            _ => self.push_prioritised(key, priority),
+        }
+    }
+
+    /// `push` off the FIFO fast path, kept out of line so that path inlines.
+    #[inline(never)]
+    fn push_prioritised(&mut self, key: K, priority: i32) {
+        match &mut self.order {
             Order::Fifo(_) => self.levels().push(key, priority),
             Order::Levels(levels) => levels.push(key, priority),
             Order::Aged(aged) => aged.push(key, priority),
@@ -72,6 +83,7 @@ impl<K: Hash + Eq + Clone> ReadyKeys<K> {
     }
 
     /// Takes the first key and its priority.
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<(K, i32)> {
         match &mut self.order {
             Order::Fifo(keys) => keys.pop_front().map(|key| (key, 0)),
