@@ -13,10 +13,10 @@ pub(crate) struct QueueMetrics<K> {
     retries: u64,
     queue_duration: HistogramSnapshot,
     work_duration: HistogramSnapshot,
-    /// When each dirty key became dirty (the first add since its last get).
-    add_times: FastHashMap<K, Timestamp>,
-    /// When each key being processed was handed out.
-    start_times: FastHashMap<K, Timestamp>,
+    /// Per key: when it became dirty (the first add since its last get)
+    /// and when it was handed out. One map, so each event costs one
+    /// hash-table operation.
+    stamps: FastHashMap<K, Stamps>,
     /// The "unfinished" gauges stop at the shutdown, like client-go's ticker.
     frozen_at: Option<Timestamp>,
 }
@@ -70,6 +70,12 @@ impl MetricsSnapshot {
     }
 }
 
+#[derive(Clone, Copy, Default)]
+struct Stamps {
+    added: Option<Timestamp>,
+    started: Option<Timestamp>,
+}
+
 fn seconds_between(earlier: Timestamp, later: Timestamp) -> f64 {
     later.saturating_duration_since(earlier).as_secs_f64()
 }
@@ -83,8 +89,7 @@ impl<K: Hash + Eq + Clone> QueueMetrics<K> {
             retries: 0,
             queue_duration: HistogramSnapshot::default(),
             work_duration: HistogramSnapshot::default(),
-            add_times: FastHashMap::default(),
-            start_times: FastHashMap::default(),
+            stamps: FastHashMap::default(),
             frozen_at: None,
         }
     }
@@ -93,8 +98,12 @@ impl<K: Hash + Eq + Clone> QueueMetrics<K> {
     pub(crate) fn added(&mut self, key: &K) {
         self.adds += 1;
         self.depth += 1;
-        if !self.add_times.contains_key(key) {
-            self.add_times.insert(key.clone(), self.clock.now());
+        let stamps = match self.stamps.get_mut(key) {
+            Some(stamps) => stamps,
+            None => self.stamps.entry(key.clone()).or_default(),
+        };
+        if stamps.added.is_none() {
+            stamps.added = Some(self.clock.now());
         }
     }
 
@@ -102,17 +111,25 @@ impl<K: Hash + Eq + Clone> QueueMetrics<K> {
     pub(crate) fn got(&mut self, key: &K) {
         let now = self.clock.now();
         self.depth -= 1;
-        self.start_times.insert(key.clone(), now);
-        if let Some(added) = self.add_times.remove(key) {
+        let stamps = self.stamps.entry(key.clone()).or_default();
+        stamps.started = Some(now);
+        if let Some(added) = stamps.added.take() {
             self.queue_duration.observe(seconds_between(added, now));
         }
     }
 
     /// A key's processing finished.
     pub(crate) fn done(&mut self, key: &K) {
-        if let Some(started) = self.start_times.remove(key) {
+        let Some(stamps) = self.stamps.get_mut(key) else {
+            return;
+        };
+        if let Some(started) = stamps.started.take() {
             let now = self.clock.now();
             self.work_duration.observe(seconds_between(started, now));
+        }
+        // Keep the key only while it is dirty again (added while processing).
+        if stamps.added.is_none() {
+            self.stamps.remove(key);
         }
     }
 
@@ -128,7 +145,7 @@ impl<K: Hash + Eq + Clone> QueueMetrics<K> {
         let now = self.frozen_at.unwrap_or_else(|| self.clock.now());
         let mut unfinished = 0.0;
         let mut longest: f64 = 0.0;
-        for &started in self.start_times.values() {
+        for started in self.stamps.values().filter_map(|stamps| stamps.started) {
             let age = seconds_between(started, now);
             unfinished += age;
             longest = longest.max(age);
