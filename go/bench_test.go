@@ -16,8 +16,11 @@ import (
 // the ratios (client-go time / this package's time: above 1 is faster).
 //
 //   PerKey:     one goroutine, Add → Get → Done per key, 100 rotating keys
-//               (client-go's BenchmarkQueue)
+//               (client-go's BenchmarkQueue); the -donegets variants do
+//               the same with DoneAndGet (Done and the next Get in one
+//               call into the library)
 //   Contended:  2 producers Add distinct keys, 2 consumers Get → Done
+//               (-donegets: consumers loop on DoneAndGet)
 //   Batch:      AddBatch → GetBatch → DoneBatch, 256 keys a call (client-go
 //               has no batch calls: it runs its per-key loop)
 
@@ -58,6 +61,28 @@ func perKey[T comparable](b *testing.B, q basicQueue[T], keys []T) {
 	q.ShutDown()
 }
 
+// doneGetter is a queue with DoneAndGet.
+type doneGetter[T comparable] interface {
+	basicQueue[T]
+	DoneAndGet(T) (T, bool)
+}
+
+// perKeyDoneGets is perKey with the Done of each key and the Get of the
+// next in one DoneAndGet: per key still one Add, one get and one Done.
+func perKeyDoneGets[T comparable](b *testing.B, q doneGetter[T], keys []T) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	q.Add(keys[0])
+	got, _ := q.Get()
+	for i := 1; i <= b.N; i++ {
+		q.Add(keys[i%len(keys)])
+		got, _ = q.DoneAndGet(got)
+	}
+	q.Done(got)
+	b.StopTimer()
+	q.ShutDown()
+}
+
 func BenchmarkPerKey(b *testing.B) {
 	strs := stringKeys(100)
 	uints := uintKeys(100)
@@ -69,6 +94,11 @@ func BenchmarkPerKey(b *testing.B) {
 		defer q.Close()
 		perKey[string](b, q, strs)
 	})
+	b.Run("string/workqueue-donegets", func(b *testing.B) {
+		q := workqueue.NewTyped[string]()
+		defer q.Close()
+		perKeyDoneGets[string](b, q, strs)
+	})
 	b.Run("uint64/client-go", func(b *testing.B) {
 		perKey[uint64](b, clientgo.NewTyped[uint64](), uints)
 	})
@@ -76,6 +106,11 @@ func BenchmarkPerKey(b *testing.B) {
 		q := workqueue.NewRawQueue()
 		defer q.Close()
 		perKey[uint64](b, q, uints)
+	})
+	b.Run("uint64/workqueue-raw-donegets", func(b *testing.B) {
+		q := workqueue.NewRawQueue()
+		defer q.Close()
+		perKeyDoneGets[uint64](b, q, uints)
 	})
 }
 
@@ -117,6 +152,43 @@ func contended[T comparable](b *testing.B, q basicQueue[T], keys []T) {
 	b.StopTimer()
 }
 
+// contendedDoneGets is contended with consumers looping on DoneAndGet.
+func contendedDoneGets[T comparable](b *testing.B, q doneGetter[T], keys []T) {
+	const producers, consumers = 2, 2
+	var processed atomic.Int64
+	total := int64(len(keys))
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	for c := 0; c < consumers; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k, shutdown := q.Get()
+			for !shutdown {
+				if processed.Add(1) == total {
+					q.Done(k)
+					q.ShutDown()
+					k, shutdown = q.Get()
+					continue
+				}
+				k, shutdown = q.DoneAndGet(k)
+			}
+		}()
+	}
+	for p := 0; p < producers; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			for i := p; i < len(keys); i += producers {
+				q.Add(keys[i])
+			}
+		}(p)
+	}
+	wg.Wait()
+	b.StopTimer()
+}
+
 func BenchmarkContended(b *testing.B) {
 	b.Run("string/client-go", func(b *testing.B) {
 		contended[string](b, clientgo.NewTyped[string](), stringKeys(b.N))
@@ -126,6 +198,11 @@ func BenchmarkContended(b *testing.B) {
 		defer q.Close()
 		contended[string](b, q, stringKeys(b.N))
 	})
+	b.Run("string/workqueue-donegets", func(b *testing.B) {
+		q := workqueue.NewTyped[string]()
+		defer q.Close()
+		contendedDoneGets[string](b, q, stringKeys(b.N))
+	})
 	b.Run("uint64/client-go", func(b *testing.B) {
 		contended[uint64](b, clientgo.NewTyped[uint64](), uintKeys(b.N))
 	})
@@ -133,6 +210,11 @@ func BenchmarkContended(b *testing.B) {
 		q := workqueue.NewRawQueue()
 		defer q.Close()
 		contended[uint64](b, q, uintKeys(b.N))
+	})
+	b.Run("uint64/workqueue-raw-donegets", func(b *testing.B) {
+		q := workqueue.NewRawQueue()
+		defer q.Close()
+		contendedDoneGets[uint64](b, q, uintKeys(b.N))
 	})
 }
 

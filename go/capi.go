@@ -98,6 +98,63 @@ package workqueue
 #cgo nocallback wq_queue_holds_batch
 #cgo noescape wq_queue_done_holds
 #cgo nocallback wq_queue_done_holds
+#cgo noescape wq_queue_done_holds_try_get
+#cgo nocallback wq_queue_done_holds_try_get
+
+#cgo noescape wq_queue_add_with_priority
+#cgo nocallback wq_queue_add_with_priority
+#cgo noescape wq_queue_add_after_with_priority
+#cgo nocallback wq_queue_add_after_with_priority
+#cgo noescape wq_queue_add_rate_limited_with_priority
+#cgo nocallback wq_queue_add_rate_limited_with_priority
+#cgo noescape wq_queue_get_with_priority
+#cgo nocallback wq_queue_get_with_priority
+#cgo noescape wq_queue_len_by_priority
+#cgo nocallback wq_queue_len_by_priority
+#cgo noescape wq_queue_metrics
+#cgo nocallback wq_queue_metrics
+#cgo noescape wq_metrics_prometheus
+#cgo nocallback wq_metrics_prometheus
+#cgo noescape wq_metrics_bucket_bounds
+#cgo nocallback wq_metrics_bucket_bounds
+#cgo noescape wq_squeue_new
+#cgo nocallback wq_squeue_new
+#cgo noescape wq_squeue_free
+#cgo nocallback wq_squeue_free
+#cgo noescape wq_squeue_add
+#cgo nocallback wq_squeue_add
+#cgo noescape wq_squeue_update
+#cgo nocallback wq_squeue_update
+#cgo noescape wq_squeue_delete
+#cgo nocallback wq_squeue_delete
+#cgo noescape wq_squeue_pop
+#cgo nocallback wq_squeue_pop
+#cgo noescape wq_squeue_done
+#cgo nocallback wq_squeue_done
+#cgo noescape wq_squeue_requeue_backoff
+#cgo nocallback wq_squeue_requeue_backoff
+#cgo noescape wq_squeue_requeue_unschedulable
+#cgo nocallback wq_squeue_requeue_unschedulable
+#cgo noescape wq_squeue_move_all
+#cgo nocallback wq_squeue_move_all
+#cgo noescape wq_squeue_moves_by_event
+#cgo nocallback wq_squeue_moves_by_event
+#cgo noescape wq_squeue_active_len
+#cgo nocallback wq_squeue_active_len
+#cgo noescape wq_squeue_backoff_len
+#cgo nocallback wq_squeue_backoff_len
+#cgo noescape wq_squeue_unschedulable_len
+#cgo nocallback wq_squeue_unschedulable_len
+#cgo noescape wq_squeue_in_flight_len
+#cgo nocallback wq_squeue_in_flight_len
+#cgo noescape wq_squeue_place
+#cgo nocallback wq_squeue_place
+#cgo noescape wq_squeue_attempts
+#cgo nocallback wq_squeue_attempts
+#cgo noescape wq_squeue_close
+#cgo nocallback wq_squeue_close
+#cgo noescape wq_squeue_is_closed
+#cgo nocallback wq_squeue_is_closed
 
 #cgo noescape wq_semaphore_new
 #cgo nocallback wq_semaphore_new
@@ -133,6 +190,8 @@ const (
 	stUnsupported     = status(C.WQ_STATUS_UNSUPPORTED)
 	stSystemError     = status(C.WQ_STATUS_SYSTEM_ERROR)
 	stPanic           = status(C.WQ_STATUS_PANIC)
+	stNoMetrics       = status(C.WQ_STATUS_NO_METRICS)
+	stBufferTooSmall  = status(C.WQ_STATUS_BUFFER_TOO_SMALL)
 )
 
 // Timeouts of blocking calls, in nanoseconds.
@@ -186,6 +245,7 @@ type (
 	cLimiter = C.wq_rate_limiter
 	cClock   = C.wq_manual_clock
 	cSem     = C.wq_semaphore
+	cSQueue  = C.wq_squeue
 )
 
 // ---- manual clock ------------------------------------------------------
@@ -284,8 +344,9 @@ func limiterFree(l *cLimiter) { C.wq_rate_limiter_free(l) }
 
 // ---- queue -------------------------------------------------------------
 
-func queueNew(name string, limiter *cLimiter, clock *cClock) (*cQueue, status) {
+func queueNew(name string, limiter *cLimiter, clock *cClock, aging uint64) (*cQueue, status) {
 	var opts C.wq_queue_options
+	opts.priority_aging_ns = C.uint64_t(aging)
 	if name != "" {
 		cname := C.CString(name)
 		defer C.free(unsafe.Pointer(cname))
@@ -418,6 +479,16 @@ func queueDoneHolds(q *cQueue, key uint64) (was, holds bool, st status) {
 	return bool(w), bool(h), st
 }
 
+// queueDoneHoldsTryGet is queueDoneHolds then queueGet(noWait), in one
+// crossing; getSt is the get's status (next is valid with stOK).
+func queueDoneHoldsTryGet(q *cQueue, key uint64) (was, holds bool, next uint64, getSt, st status) {
+	var w, h C.bool
+	var n C.uint64_t
+	var g C.wq_status
+	st = status(C.wq_queue_done_holds_try_get(q, C.uint64_t(key), &w, &h, &n, &g))
+	return bool(w), bool(h), uint64(n), status(g), st
+}
+
 // queueHoldsBatch writes into out[i] whether the queue holds keys[i];
 // len(out) must be at least len(keys).
 func queueHoldsBatch(q *cQueue, keys []uint64, out []bool) status {
@@ -456,3 +527,247 @@ func semAvailable(s *cSem) (int, status) {
 }
 
 func semFree(s *cSem) { C.wq_semaphore_free(s) }
+
+// ---- priorities ----------------------------------------------------------
+
+func queueAddWithPriority(q *cQueue, key uint64, priority int32) (bool, status) {
+	var added C.bool
+	st := status(C.wq_queue_add_with_priority(q, C.uint64_t(key), C.int32_t(priority), &added))
+	return bool(added), st
+}
+
+func queueAddAfterWithPriority(q *cQueue, key uint64, delay time.Duration, priority int32) (bool, status) {
+	var added C.bool
+	st := status(C.wq_queue_add_after_with_priority(q, C.uint64_t(key), C.int64_t(delay), C.int32_t(priority), &added))
+	return bool(added), st
+}
+
+func queueAddRateLimitedWithPriority(q *cQueue, key uint64, priority int32) (time.Duration, status) {
+	var d C.uint64_t
+	st := status(C.wq_queue_add_rate_limited_with_priority(q, C.uint64_t(key), C.int32_t(priority), &d))
+	return fromNanos(uint64(d)), st
+}
+
+func queueGetWithPriority(q *cQueue, timeout int64) (uint64, int32, status) {
+	var key C.uint64_t
+	var priority C.int32_t
+	st := status(C.wq_queue_get_with_priority(q, C.int64_t(timeout), &key, &priority))
+	return uint64(key), int32(priority), st
+}
+
+// queueLenByPriority fills priorities and lens (same length) with the
+// highest levels and returns how many levels are in use.
+func queueLenByPriority(q *cQueue, priorities []int32, lens []uintptr) (int, status) {
+	var n C.size_t
+	var pp *C.int32_t
+	var lp *C.size_t
+	if len(priorities) > 0 {
+		pp = (*C.int32_t)(unsafe.Pointer(&priorities[0]))
+		lp = (*C.size_t)(unsafe.Pointer(&lens[0]))
+	}
+	st := status(C.wq_queue_len_by_priority(q, pp, lp, C.size_t(len(priorities)), &n))
+	return int(n), st
+}
+
+// ---- metrics -------------------------------------------------------------
+
+const metricsBuckets = int(C.WQ_METRICS_BUCKETS)
+
+type cMetrics = C.wq_metrics
+
+func queueMetrics(q *cQueue) (cMetrics, status) {
+	var m C.wq_metrics
+	st := status(C.wq_queue_metrics(q, &m))
+	return m, st
+}
+
+// metricsBucketBounds is the upper bounds of the histogram buckets.
+func metricsBucketBounds() []float64 {
+	return append([]float64(nil), unsafe.Slice((*float64)(unsafe.Pointer(C.wq_metrics_bucket_bounds())), metricsBuckets)...)
+}
+
+// metricsPrometheus is the Prometheus text of every named queue.
+func metricsPrometheus() string {
+	buf := make([]byte, 16<<10)
+	for {
+		var n C.size_t
+		st := status(C.wq_metrics_prometheus((*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &n))
+		switch st {
+		case stOK:
+			return string(buf[:n])
+		case stBufferTooSmall:
+			buf = make([]byte, int(n)+int(n)/4+1024)
+		default:
+			check("wq_metrics_prometheus", st)
+		}
+	}
+}
+
+// ---- scheduling queue ------------------------------------------------------
+
+type squeueOptions struct {
+	name                       string
+	clock                      *cClock
+	initialBackoff, maxBackoff uint64
+	maxStay                    uint64
+	disablePopFromBackoff      bool
+}
+
+func squeueNew(o squeueOptions) (*cSQueue, status) {
+	var opts C.wq_squeue_options
+	if o.name != "" {
+		cname := C.CString(o.name)
+		defer C.free(unsafe.Pointer(cname))
+		opts.name = cname
+	}
+	opts.clock = o.clock
+	opts.initial_backoff_ns = C.uint64_t(o.initialBackoff)
+	opts.max_backoff_ns = C.uint64_t(o.maxBackoff)
+	opts.max_unschedulable_stay_ns = C.uint64_t(o.maxStay)
+	opts.disable_pop_from_backoff = C.bool(o.disablePopFromBackoff)
+	var q *cSQueue
+	st := status(C.wq_squeue_new(&opts, &q))
+	return q, st
+}
+
+func squeueFree(q *cSQueue) { C.wq_squeue_free(q) }
+
+func squeueAdd(q *cSQueue, key uint64, priority int32) (bool, status) {
+	var isNew C.bool
+	st := status(C.wq_squeue_add(q, C.uint64_t(key), C.int32_t(priority), &isNew))
+	return bool(isNew), st
+}
+
+func squeueUpdate(q *cSQueue, key uint64, priority int32) (Place, status) {
+	var p C.wq_place
+	st := status(C.wq_squeue_update(q, C.uint64_t(key), C.int32_t(priority), &p))
+	return Place(p), st
+}
+
+func squeueDelete(q *cSQueue, key uint64) (bool, status) {
+	var held C.bool
+	st := status(C.wq_squeue_delete(q, C.uint64_t(key), &held))
+	return bool(held), st
+}
+
+func squeuePop(q *cSQueue, timeout int64) (uint64, int32, status) {
+	var key C.uint64_t
+	var priority C.int32_t
+	st := status(C.wq_squeue_pop(q, C.int64_t(timeout), &key, &priority))
+	return uint64(key), int32(priority), st
+}
+
+func squeueDone(q *cSQueue, key uint64) (bool, status) {
+	var was C.bool
+	st := status(C.wq_squeue_done(q, C.uint64_t(key), &was))
+	return bool(was), st
+}
+
+func squeueRequeueBackoff(q *cSQueue, key uint64) (Place, status) {
+	var p C.wq_place
+	st := status(C.wq_squeue_requeue_backoff(q, C.uint64_t(key), &p))
+	return Place(p), st
+}
+
+func squeueRequeueUnschedulable(q *cSQueue, key uint64) (Place, status) {
+	var p C.wq_place
+	st := status(C.wq_squeue_requeue_unschedulable(q, C.uint64_t(key), &p))
+	return Place(p), st
+}
+
+// cString is s with a terminating NUL, in Go memory (the library copies
+// what it keeps).
+func cString(s string) []byte {
+	b := make([]byte, len(s)+1)
+	copy(b, s)
+	return b
+}
+
+func squeueMoveAll(q *cSQueue, event string) (int, status) {
+	ev := cString(event)
+	var moved C.size_t
+	st := status(C.wq_squeue_move_all(q, (*C.char)(unsafe.Pointer(&ev[0])), &moved))
+	return int(moved), st
+}
+
+func squeueMovesByEvent(q *cSQueue, event string) (uint64, status) {
+	ev := cString(event)
+	var n C.uint64_t
+	st := status(C.wq_squeue_moves_by_event(q, (*C.char)(unsafe.Pointer(&ev[0])), &n))
+	return uint64(n), st
+}
+
+func squeueActiveLen(q *cSQueue) (int, status) {
+	var n C.size_t
+	st := status(C.wq_squeue_active_len(q, &n))
+	return int(n), st
+}
+
+func squeueBackoffLen(q *cSQueue) (int, status) {
+	var n C.size_t
+	st := status(C.wq_squeue_backoff_len(q, &n))
+	return int(n), st
+}
+
+func squeueUnschedulableLen(q *cSQueue) (int, status) {
+	var n C.size_t
+	st := status(C.wq_squeue_unschedulable_len(q, &n))
+	return int(n), st
+}
+
+func squeueInFlightLen(q *cSQueue) (int, status) {
+	var n C.size_t
+	st := status(C.wq_squeue_in_flight_len(q, &n))
+	return int(n), st
+}
+
+func squeuePlace(q *cSQueue, key uint64) (Place, status) {
+	var p C.wq_place
+	st := status(C.wq_squeue_place(q, C.uint64_t(key), &p))
+	return Place(p), st
+}
+
+func squeueAttempts(q *cSQueue, key uint64) (int, status) {
+	var n C.uint32_t
+	st := status(C.wq_squeue_attempts(q, C.uint64_t(key), &n))
+	return int(n), st
+}
+
+func squeueClose(q *cSQueue) status { return status(C.wq_squeue_close(q)) }
+
+func squeueIsClosed(q *cSQueue) (bool, status) {
+	var b C.bool
+	st := status(C.wq_squeue_is_closed(q, &b))
+	return bool(b), st
+}
+
+// Places, as the library numbers them.
+const (
+	cPlaceNone          = Place(C.WQ_PLACE_NONE)
+	cPlaceActive        = Place(C.WQ_PLACE_ACTIVE)
+	cPlaceBackoff       = Place(C.WQ_PLACE_BACKOFF)
+	cPlaceUnschedulable = Place(C.WQ_PLACE_UNSCHEDULABLE)
+	cPlaceInFlight      = Place(C.WQ_PLACE_IN_FLIGHT)
+)
+
+func toHistogram(h *C.wq_histogram) Histogram {
+	var out Histogram
+	for i := range out.Buckets {
+		out.Buckets[i] = uint64(h.buckets[i])
+	}
+	out.Sum = float64(h.sum_seconds)
+	out.Count = uint64(h.count)
+	return out
+}
+
+func toMetrics(m *cMetrics) Metrics {
+	return Metrics{
+		Depth:                          int64(m.depth),
+		Adds:                           uint64(m.adds),
+		Retries:                        uint64(m.retries),
+		QueueDuration:                  toHistogram(&m.queue_duration),
+		WorkDuration:                   toHistogram(&m.work_duration),
+		UnfinishedWorkSeconds:          float64(m.unfinished_work_seconds),
+		LongestRunningProcessorSeconds: float64(m.longest_running_processor_seconds),
+	}
+}

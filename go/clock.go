@@ -2,7 +2,9 @@ package workqueue
 
 import (
 	"runtime"
+	"sync"
 	"time"
+	"weak"
 )
 
 // ManualClock is a clock that moves only when told to, for deterministic
@@ -20,6 +22,9 @@ import (
 // their own reference.
 type ManualClock struct {
 	ptr *cClock
+
+	subMu sync.Mutex
+	subs  []weak.Pointer[clockSubscriber] // metrics bridges on this clock
 }
 
 // NewManualClock returns a manual clock at time 0.
@@ -35,6 +40,7 @@ func NewManualClock() *ManualClock {
 func (c *ManualClock) Step(d time.Duration) {
 	check("wq_manual_clock_step", clockStep(c.ptr, nanos(d)))
 	runtime.KeepAlive(c)
+	c.notify()
 }
 
 // Set moves the clock to d after its origin; going back is allowed (no
@@ -42,6 +48,7 @@ func (c *ManualClock) Step(d time.Duration) {
 func (c *ManualClock) Set(d time.Duration) {
 	check("wq_manual_clock_set", clockSet(c.ptr, nanos(d)))
 	runtime.KeepAlive(c)
+	c.notify()
 }
 
 // Now is the clock's time as a duration since its origin.

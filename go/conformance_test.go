@@ -1,31 +1,59 @@
 package workqueue_test
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/workqueue-project/workqueue/go"
 )
 
-// The conformance scenarios (../conformance/*.scn) replayed against every
-// way this package runs a queue and a limiter:
+// The conformance scenarios (../conformance, see its README.md) replayed
+// against every way this package runs a queue:
 //
-//   - raw:        RawQueue, the limiter inside the library (uint64 keys)
-//   - raw-go:     RawQueue with the limiter asked from Go
-//   - typed:      Typed[string] (interned keys, limiter asked from Go, the
-//                 limiter's own interner, Go composites)
+//   - the top level, priority/ and metrics/ on
+//       raw:            RawQueue, the limiter inside the library (uint64 keys)
+//       raw-go:         RawQueue with the limiter asked from Go
+//       typed:          Typed[string] (interned keys, limiter asked from Go,
+//                       the limiter's own interner, Go composites)
+//     and metrics/ also on raw-provider and typed-provider: the same queues
+//     with a client-go MetricsProvider, whose values are checked as well as
+//     the library's;
+//   - limiter subjects on uint64 limiters (native composites) and string
+//     limiters (interned keys, Go composites);
+//   - scheduling/ on RawSchedulingQueue and SchedulingQueue[string] (whose
+//     interner must hold exactly the items the queue holds after every
+//     step).
 //
-// Limiter subjects run on uint64 limiters (native composites) and on
-// string limiters (interned keys, Go composites).
+// A malformed scenario fails the suite (TestConformanceRejectsMalformed
+// checks the runner notices).
 
 // scenarioDir holds the scenarios; WQ_CONFORMANCE_DIR overrides it.
 const scenarioDir = "../conformance"
+
+// folder kinds: which subjects and steps a file may use.
+const (
+	kindTop        = "top"
+	kindScheduling = "scheduling"
+	kindPriority   = "priority"
+	kindMetrics    = "metrics"
+)
+
+var folders = []struct{ sub, kind string }{
+	{"", kindTop},
+	{"scheduling", kindScheduling},
+	{"priority", kindPriority},
+	{"metrics", kindMetrics},
+}
 
 type step struct {
 	line     int
@@ -36,6 +64,7 @@ type step struct {
 
 type scenario struct {
 	file    string
+	kind    string
 	line    int
 	name    string
 	subject []string
@@ -48,101 +77,264 @@ func loadScenarios(t *testing.T) []scenario {
 	if d := os.Getenv("WQ_CONFORMANCE_DIR"); d != "" {
 		dir = d
 	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.scn"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no scenario files in %s (%v)", dir, err)
-	}
 	var all []scenario
-	names := map[string]bool{}
-	for _, file := range files {
-		f, err := os.Open(file)
-		if err != nil {
-			t.Fatal(err)
+	names := map[string]string{}
+	for _, f := range folders {
+		files, err := filepath.Glob(filepath.Join(dir, f.sub, "*.scn"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no scenario files in %s (%v)", filepath.Join(dir, f.sub), err)
 		}
-		var cur *scenario
-		count := 0
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for n := 1; sc.Scan(); n++ {
-			text := sc.Text()
-			if i := strings.IndexByte(text, '#'); i >= 0 {
-				text = text[:i]
+		for _, file := range files {
+			text, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
 			}
-			tokens := strings.Fields(text)
-			if len(tokens) == 0 {
-				continue
+			rel := filepath.Join(f.sub, filepath.Base(file))
+			scs, err := parseScenarios(rel, f.kind, string(text))
+			if err != nil {
+				t.Fatal(err)
 			}
-			where := fmt.Sprintf("%s:%d", filepath.Base(file), n)
-			switch {
-			case tokens[0] == "scenario":
-				if cur != nil || len(tokens) != 2 {
-					t.Fatalf("%s: malformed scenario line", where)
+			for _, sc := range scs {
+				if where, dup := names[sc.name]; dup {
+					t.Fatalf("%s:%d: scenario %s already in %s", rel, sc.line, sc.name, where)
 				}
-				if names[tokens[1]] {
-					t.Fatalf("%s: duplicate scenario %s", where, tokens[1])
-				}
-				names[tokens[1]] = true
-				cur = &scenario{file: filepath.Base(file), line: n, name: tokens[1]}
-			case cur == nil:
-				t.Fatalf("%s: step outside a scenario", where)
-			case tokens[0] == "end":
-				if cur.subject == nil || len(cur.steps) == 0 {
-					t.Fatalf("%s: scenario %s without a subject or steps", where, cur.name)
-				}
-				all = append(all, *cur)
-				cur = nil
-				count++
-			case cur.subject == nil:
-				if tokens[0] != "queue" && tokens[0] != "limiter" {
-					t.Fatalf("%s: expected a subject, got %q", where, tokens[0])
-				}
-				cur.subject = tokens
-			default:
-				st := step{line: n, op: tokens[0]}
-				rest := tokens[1:]
-				for i, tok := range rest {
-					if tok == "=>" {
-						st.expected = rest[i+1:]
-						if len(st.expected) == 0 {
-							t.Fatalf("%s: nothing after =>", where)
-						}
-						rest = rest[:i]
-						break
-					}
-				}
-				st.args = rest
-				cur.steps = append(cur.steps, st)
+				names[sc.name] = fmt.Sprintf("%s:%d", rel, sc.line)
 			}
-		}
-		f.Close()
-		if cur != nil {
-			t.Fatalf("%s: scenario %s has no end", file, cur.name)
-		}
-		if count == 0 {
-			t.Fatalf("%s: no scenario", file)
+			all = append(all, scs...)
 		}
 	}
 	return all
 }
 
+// parseScenarios reads one file of the given folder kind.
+func parseScenarios(file, kind, text string) ([]scenario, error) {
+	var all []scenario
+	var cur *scenario
+	for n, raw := range strings.Split(text, "\n") {
+		n++
+		if i := strings.IndexByte(raw, '#'); i >= 0 {
+			raw = raw[:i]
+		}
+		tokens := strings.Fields(raw)
+		if len(tokens) == 0 {
+			continue
+		}
+		where := fmt.Sprintf("%s:%d", file, n)
+		switch {
+		case tokens[0] == "scenario":
+			if cur != nil || len(tokens) != 2 {
+				return nil, fmt.Errorf("%s: malformed scenario line", where)
+			}
+			cur = &scenario{file: file, kind: kind, line: n, name: tokens[1]}
+		case cur == nil:
+			return nil, fmt.Errorf("%s: step outside a scenario", where)
+		case tokens[0] == "end":
+			if len(tokens) != 1 || cur.subject == nil || len(cur.steps) == 0 {
+				return nil, fmt.Errorf("%s: scenario %s without a subject or steps", where, cur.name)
+			}
+			all = append(all, *cur)
+			cur = nil
+		case cur.subject == nil:
+			if _, err := parseSubject(kind, tokens); err != nil {
+				return nil, fmt.Errorf("%s: %v", where, err)
+			}
+			cur.subject = tokens
+		default:
+			st := step{line: n, op: tokens[0]}
+			rest := tokens[1:]
+			for i, tok := range rest {
+				if tok == "=>" {
+					st.expected = rest[i+1:]
+					if len(st.expected) == 0 {
+						return nil, fmt.Errorf("%s: nothing after =>", where)
+					}
+					rest = rest[:i]
+					break
+				}
+			}
+			st.args = rest
+			cur.steps = append(cur.steps, st)
+		}
+	}
+	if cur != nil {
+		return nil, fmt.Errorf("%s: scenario %s has no end", file, cur.name)
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("%s: no scenario", file)
+	}
+	return all, nil
+}
+
+// subjectSpec is a parsed subject line.
+type subjectSpec struct {
+	what    string // "queue", "limiter", "scheduling_queue"
+	limiter string // "" for the default
+	aging   time.Duration
+	name    string
+	sched   workqueue.SchedulingQueueConfig
+}
+
+func parseSubject(kind string, tokens []string) (subjectSpec, error) {
+	spec := subjectSpec{what: tokens[0]}
+	args := tokens[1:]
+	switch {
+	case kind == kindScheduling:
+		if spec.what != "scheduling_queue" {
+			return spec, fmt.Errorf("scheduling/ takes only the subject scheduling_queue, got %q", spec.what)
+		}
+		return spec, parseSchedulingOptions(&spec.sched, args)
+	case spec.what == "limiter":
+		if kind != kindTop || len(args) != 1 {
+			return spec, fmt.Errorf("bad limiter subject %q", strings.Join(tokens, " "))
+		}
+		spec.limiter = args[0]
+		_, err := buildLimiter[uint64](spec.limiter)
+		return spec, err
+	case spec.what != "queue":
+		return spec, fmt.Errorf("expected a subject, got %q", spec.what)
+	}
+	if len(args) > 0 && !strings.Contains(args[0], "=") {
+		spec.limiter = args[0]
+		if _, err := buildLimiter[uint64](spec.limiter); err != nil {
+			return spec, err
+		}
+		args = args[1:]
+	}
+	seen := map[string]bool{}
+	for _, a := range args {
+		key, value, ok := strings.Cut(a, "=")
+		if !ok || seen[key] {
+			return spec, fmt.Errorf("bad or repeated option %q", a)
+		}
+		seen[key] = true
+		switch {
+		case key == "aging" && kind == kindPriority:
+			d, err := parseDuration(value)
+			if err != nil {
+				return spec, err
+			}
+			if d == 0 {
+				return spec, fmt.Errorf("the core refuses aging=%s", value)
+			}
+			spec.aging = d
+		case key == "name" && kind == kindMetrics:
+			if value == "" {
+				return spec, fmt.Errorf("empty name")
+			}
+			spec.name = value
+		default:
+			return spec, fmt.Errorf("option %q is not allowed in %s scenarios", a, kind)
+		}
+	}
+	if kind == kindMetrics && spec.name == "" {
+		return spec, fmt.Errorf("a metrics queue needs name=NAME")
+	}
+	return spec, nil
+}
+
+func parseSchedulingOptions(cfg *workqueue.SchedulingQueueConfig, args []string) error {
+	seen := map[string]bool{}
+	for _, a := range args {
+		key, value, ok := strings.Cut(a, "=")
+		if !ok || seen[key] {
+			return fmt.Errorf("bad or repeated option %q", a)
+		}
+		seen[key] = true
+		var d time.Duration
+		var err error
+		switch key {
+		case "initial_backoff", "max_backoff", "max_stay":
+			d, err = parseDuration(value)
+			if err == nil && d == 0 {
+				err = fmt.Errorf("the core refuses %s", a)
+			}
+		case "pop_from_backoff":
+			b, perr := parseBool(value)
+			cfg.DisablePopFromBackoff, err = !b, perr
+		default:
+			err = fmt.Errorf("unknown option %q", a)
+		}
+		if err != nil {
+			return err
+		}
+		switch key {
+		case "initial_backoff":
+			cfg.InitialBackoff = d
+		case "max_backoff":
+			cfg.MaxBackoff = d
+		case "max_stay":
+			cfg.MaxUnschedulableStay = d
+		}
+	}
+	return nil
+}
+
+// ---- values -------------------------------------------------------------
+
+// parseDuration reads a non-negative integer with a unit, at most 2^64-1
+// ns (saturated to the largest time.Duration).
 func parseDuration(s string) (time.Duration, error) {
 	units := []struct {
 		suffix string
-		unit   time.Duration
-	}{{"ns", time.Nanosecond}, {"us", time.Microsecond}, {"ms", time.Millisecond}, {"s", time.Second}}
+		unit   uint64
+	}{{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}}
 	for _, u := range units {
 		if num, ok := strings.CutSuffix(s, u.suffix); ok {
 			n, err := strconv.ParseUint(num, 10, 64)
 			if err != nil {
 				return 0, fmt.Errorf("bad duration %q", s)
 			}
-			if n > uint64(1<<63-1)/uint64(u.unit) {
-				return 1<<63 - 1, nil
+			hi, ns := bits.Mul64(n, u.unit)
+			if hi != 0 {
+				return 0, fmt.Errorf("duration %q is above 2^64-1 ns", s)
 			}
-			return time.Duration(n) * u.unit, nil
+			if ns > math.MaxInt64 {
+				return math.MaxInt64, nil
+			}
+			return time.Duration(ns), nil
 		}
 	}
 	return 0, fmt.Errorf("bad duration %q", s)
+}
+
+func parseBool(s string) (bool, error) {
+	switch s {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("bad bool %q", s)
+}
+
+// parseCount reads a plain non-negative integer.
+func parseCount(s string) (int, error) {
+	n, err := strconv.ParseUint(s, 10, 31)
+	if err != nil {
+		return 0, fmt.Errorf("bad count %q", s)
+	}
+	return int(n), nil
+}
+
+// parsePriority reads a decimal 32-bit signed integer ("-" for negative).
+func parsePriority(s string) (int, error) {
+	if strings.HasPrefix(s, "+") {
+		return 0, fmt.Errorf("bad priority %q", s)
+	}
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("bad priority %q", s)
+	}
+	return int(n), nil
+}
+
+func parsePlace(s string) (workqueue.Place, error) {
+	for p := workqueue.PlaceNone; p <= workqueue.PlaceInFlight; p++ {
+		if p.String() == s {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("bad place %q", s)
 }
 
 // splitArgs splits a limiter's arguments at top-level commas.
@@ -206,7 +398,7 @@ func buildLimiter[T comparable](spec string) (workqueue.TypedRateLimiter[T], err
 		if err != nil {
 			return nil, err
 		}
-		n, err := strconv.Atoi(args[2])
+		n, err := parseCount(args[2])
 		if err != nil {
 			return nil, err
 		}
@@ -219,7 +411,7 @@ func buildLimiter[T comparable](spec string) (workqueue.TypedRateLimiter[T], err
 		if err != nil {
 			return nil, err
 		}
-		burst, err := strconv.Atoi(args[1])
+		burst, err := parseCount(args[1])
 		if err != nil {
 			return nil, err
 		}
@@ -248,8 +440,14 @@ func buildLimiter[T comparable](spec string) (workqueue.TypedRateLimiter[T], err
 		}
 		return workqueue.NewTypedWithMaxWaitRateLimiter(inner, d), nil
 	case "default_controller":
+		if hasArgs {
+			return nil, fmt.Errorf("bad %q", spec)
+		}
 		return workqueue.DefaultTypedControllerRateLimiter[T](), nil
 	case "default_item":
+		if hasArgs {
+			return nil, fmt.Errorf("bad %q", spec)
+		}
 		return workqueue.DefaultTypedItemBasedRateLimiter[T](), nil
 	}
 	return nil, fmt.Errorf("unknown limiter %q", spec)
@@ -266,6 +464,35 @@ func (g goSideLimiter[T]) Forget(item T)             { g.l.Forget(item) }
 func (g goSideLimiter[T]) NumRequeues(item T) int    { return g.l.NumRequeues(item) }
 func (g goSideLimiter[T]) WhenWithClock(item T, c *workqueue.ManualClock) time.Duration {
 	return g.l.(workqueue.ClockedRateLimiter[T]).WhenWithClock(item, c)
+}
+
+// ---- queue subjects ---------------------------------------------------------
+
+// metricValues is what a `metrics` step reads.
+type metricValues struct {
+	depth, adds, retries                   int64
+	queueCount, workCount                  int64
+	queueSum, workSum, unfinished, longest float64
+	hasHistograms                          bool
+}
+
+func nativeValues(m workqueue.Metrics) metricValues {
+	return metricValues{
+		depth: m.Depth, adds: int64(m.Adds), retries: int64(m.Retries),
+		queueCount: int64(m.QueueDuration.Count), queueSum: m.QueueDuration.Sum,
+		workCount: int64(m.WorkDuration.Count), workSum: m.WorkDuration.Sum,
+		unfinished: m.UnfinishedWorkSeconds, longest: m.LongestRunningProcessorSeconds,
+	}
+}
+
+func providerValues(p *testProvider) metricValues {
+	_, qs, qc := p.latency.observations()
+	_, ws, wc := p.duration.observations()
+	return metricValues{
+		depth: p.depth.count(), adds: p.adds.count(), retries: p.retries.count(),
+		queueCount: int64(qc), queueSum: qs, workCount: int64(wc), workSum: ws,
+		unfinished: p.unfinished.value(), longest: p.longest.value(),
+	}
 }
 
 // queueSubject is what a queue scenario drives.
@@ -286,9 +513,22 @@ type queueSubject interface {
 	drainFor(d time.Duration) bool
 	shuttingDown() bool
 	close()
+
+	addWithPriority(k uint64, p int) bool
+	addAfterWithPriority(k uint64, d time.Duration, p int) bool
+	addRateLimitedWithPriority(k uint64, p int) (time.Duration, bool)
+	tryGetWithPriority() (k uint64, p int, ok, shutdown bool)
+	lenByPriority() []workqueue.PriorityLen
+
+	// metrics are the values to check: the library's, and the provider's
+	// when the subject has one.
+	metrics() []metricValues
 }
 
-type rawSubject struct{ q *workqueue.RawQueue }
+type rawSubject struct {
+	q    *workqueue.RawQueue
+	prov *testProvider
+}
 
 func (s rawSubject) add(k uint64) bool                       { return s.q.TryAdd(k) }
 func (s rawSubject) addBatch(ks []uint64) int                { return s.q.AddBatch(ks) }
@@ -312,9 +552,32 @@ func (s rawSubject) tryGetBatch(max int) ([]uint64, bool) {
 	n, down := s.q.TryGetBatch(buf)
 	return buf[:n], down
 }
+func (s rawSubject) addWithPriority(k uint64, p int) bool { return s.q.TryAddWithPriority(k, p) }
+func (s rawSubject) addAfterWithPriority(k uint64, d time.Duration, p int) bool {
+	return s.q.TryAddAfterWithPriority(k, d, p)
+}
+func (s rawSubject) addRateLimitedWithPriority(k uint64, p int) (time.Duration, bool) {
+	return s.q.TryAddRateLimitedWithPriority(k, p)
+}
+func (s rawSubject) tryGetWithPriority() (uint64, int, bool, bool) { return s.q.TryGetWithPriority() }
+func (s rawSubject) lenByPriority() []workqueue.PriorityLen        { return s.q.LenByPriority() }
+func (s rawSubject) metrics() []metricValues {
+	m, ok := s.q.Metrics()
+	if !ok {
+		return nil
+	}
+	out := []metricValues{nativeValues(m)}
+	if s.prov != nil {
+		out = append(out, providerValues(s.prov))
+	}
+	return out
+}
 
 // typedSubject runs a Typed[string] whose items are "key-<K>".
-type typedSubject struct{ q *workqueue.Typed[string] }
+type typedSubject struct {
+	q    *workqueue.Typed[string]
+	prov *testProvider
+}
 
 func name(k uint64) string { return "key-" + strconv.FormatUint(k, 10) }
 func unname(s string) uint64 {
@@ -362,47 +625,115 @@ func (s typedSubject) shutdown()                     { s.q.ShutDown() }
 func (s typedSubject) drainFor(d time.Duration) bool { return s.q.ShutDownWithDrainTimeout(d) }
 func (s typedSubject) shuttingDown() bool            { return s.q.ShuttingDown() }
 func (s typedSubject) close()                        { s.q.Close() }
+func (s typedSubject) addWithPriority(k uint64, p int) bool {
+	return s.q.TryAddWithPriority(name(k), p)
+}
+func (s typedSubject) addAfterWithPriority(k uint64, d time.Duration, p int) bool {
+	return s.q.TryAddAfterWithPriority(name(k), d, p)
+}
+func (s typedSubject) addRateLimitedWithPriority(k uint64, p int) (time.Duration, bool) {
+	return s.q.TryAddRateLimitedWithPriority(name(k), p)
+}
+func (s typedSubject) tryGetWithPriority() (uint64, int, bool, bool) {
+	item, p, ok, down := s.q.TryGetWithPriority()
+	if !ok {
+		return 0, 0, false, down
+	}
+	return unname(item), p, true, down
+}
+func (s typedSubject) lenByPriority() []workqueue.PriorityLen { return s.q.LenByPriority() }
+func (s typedSubject) metrics() []metricValues {
+	m, ok := s.q.Metrics()
+	if !ok {
+		return nil
+	}
+	out := []metricValues{nativeValues(m)}
+	if s.prov != nil {
+		out = append(out, providerValues(s.prov))
+	}
+	return out
+}
 
 type queueKind struct {
-	name string
-	make func(limiterSpec string, clock *workqueue.ManualClock) (queueSubject, error)
+	name     string
+	provider bool // only for metrics/
+	make     func(spec subjectSpec, clock *workqueue.ManualClock, prov *testProvider) (queueSubject, error)
+}
+
+// metricsName makes a metrics queue's name unique in the process (the
+// library's registry is global).
+var metricsSeq atomic.Int64
+
+func uniqueName(spec subjectSpec) string {
+	if spec.name == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s-%d", spec.name, metricsSeq.Add(1))
+}
+
+func providerOf(p *testProvider) workqueue.MetricsProvider {
+	if p == nil {
+		return nil
+	}
+	return p
+}
+
+func makeRaw(spec subjectSpec, clock *workqueue.ManualClock, prov *testProvider, goSide bool) (queueSubject, error) {
+	cfg := workqueue.RawQueueConfig{
+		Name: uniqueName(spec), Clock: clock, PriorityAging: spec.aging,
+		MetricsProvider: providerOf(prov),
+	}
+	limiter := spec.limiter
+	if goSide && limiter == "" {
+		limiter = "default_controller"
+	}
+	if limiter != "" {
+		l, err := buildLimiter[uint64](limiter)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RateLimiter = l
+		if goSide {
+			cfg.RateLimiter = goSideLimiter[uint64]{l}
+		}
+	}
+	return rawSubject{workqueue.NewRawQueueWithConfig(cfg), prov}, nil
+}
+
+func makeTyped(spec subjectSpec, clock *workqueue.ManualClock, prov *testProvider) (queueSubject, error) {
+	cfg := workqueue.TypedRateLimitingQueueConfig[string]{
+		Name: uniqueName(spec), Clock: clock, PriorityAging: spec.aging,
+		MetricsProvider: providerOf(prov),
+	}
+	var l workqueue.TypedRateLimiter[string] = workqueue.DefaultTypedControllerRateLimiter[string]()
+	if spec.limiter != "" {
+		var err error
+		if l, err = buildLimiter[string](spec.limiter); err != nil {
+			return nil, err
+		}
+	}
+	return typedSubject{workqueue.NewTypedRateLimitingQueueWithConfig(l, cfg), prov}, nil
 }
 
 var queueKinds = []queueKind{
-	{"raw", func(spec string, clock *workqueue.ManualClock) (queueSubject, error) {
-		cfg := workqueue.RawQueueConfig{Clock: clock}
-		if spec != "" {
-			l, err := buildLimiter[uint64](spec)
-			if err != nil {
-				return nil, err
-			}
-			cfg.RateLimiter = l
-		}
-		return rawSubject{workqueue.NewRawQueueWithConfig(cfg)}, nil
+	{"raw", false, func(s subjectSpec, c *workqueue.ManualClock, _ *testProvider) (queueSubject, error) {
+		return makeRaw(s, c, nil, false)
 	}},
-	{"raw-go", func(spec string, clock *workqueue.ManualClock) (queueSubject, error) {
-		if spec == "" {
-			spec = "default_controller"
-		}
-		l, err := buildLimiter[uint64](spec)
-		if err != nil {
-			return nil, err
-		}
-		cfg := workqueue.RawQueueConfig{Clock: clock, RateLimiter: goSideLimiter[uint64]{l}}
-		return rawSubject{workqueue.NewRawQueueWithConfig(cfg)}, nil
+	{"raw-go", false, func(s subjectSpec, c *workqueue.ManualClock, _ *testProvider) (queueSubject, error) {
+		return makeRaw(s, c, nil, true)
 	}},
-	{"typed", func(spec string, clock *workqueue.ManualClock) (queueSubject, error) {
-		cfg := workqueue.TypedRateLimitingQueueConfig[string]{Clock: clock}
-		if spec == "" {
-			return typedSubject{workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), cfg)}, nil
-		}
-		l, err := buildLimiter[string](spec)
-		if err != nil {
-			return nil, err
-		}
-		return typedSubject{workqueue.NewTypedRateLimitingQueueWithConfig(l, cfg)}, nil
+	{"typed", false, func(s subjectSpec, c *workqueue.ManualClock, _ *testProvider) (queueSubject, error) {
+		return makeTyped(s, c, nil)
+	}},
+	{"raw-provider", true, func(s subjectSpec, c *workqueue.ManualClock, p *testProvider) (queueSubject, error) {
+		return makeRaw(s, c, p, false)
+	}},
+	{"typed-provider", true, func(s subjectSpec, c *workqueue.ManualClock, p *testProvider) (queueSubject, error) {
+		return makeTyped(s, c, p)
 	}},
 }
+
+// ---- checks ----------------------------------------------------------------
 
 func expectOne(st step) (string, error) {
 	if st.expected == nil {
@@ -414,15 +745,23 @@ func expectOne(st step) (string, error) {
 	return st.expected[0], nil
 }
 
+func noResult(st step) error {
+	if st.expected != nil {
+		return fmt.Errorf("%s takes no result", st.op)
+	}
+	return nil
+}
+
 func checkBool(st step, got bool) error {
 	want, err := expectOne(st)
 	if err != nil || want == "" {
 		return err
 	}
-	if want != "true" && want != "false" {
-		return fmt.Errorf("bad expected bool %q", want)
+	b, err := parseBool(want)
+	if err != nil {
+		return err
 	}
-	if strconv.FormatBool(got) != want {
+	if got != b {
 		return fmt.Errorf("got %v, want %s", got, want)
 	}
 	return nil
@@ -433,12 +772,27 @@ func checkCount(st step, got int) error {
 	if err != nil || want == "" {
 		return err
 	}
-	n, err := strconv.Atoi(want)
+	n, err := parseCount(want)
 	if err != nil {
-		return fmt.Errorf("bad expected count %q", want)
+		return err
 	}
 	if got != n {
 		return fmt.Errorf("got %d, want %d", got, n)
+	}
+	return nil
+}
+
+func checkPlace(st step, got workqueue.Place) error {
+	want, err := expectOne(st)
+	if err != nil || want == "" {
+		return err
+	}
+	p, err := parsePlace(want)
+	if err != nil {
+		return err
+	}
+	if got != p {
+		return fmt.Errorf("got %s, want %s", got, p)
 	}
 	return nil
 }
@@ -471,7 +825,11 @@ func argKey(st step, i int) (uint64, error) {
 	if len(st.args) <= i {
 		return 0, fmt.Errorf("%s: missing argument %d", st.op, i+1)
 	}
-	return strconv.ParseUint(st.args[i], 10, 64)
+	k, err := strconv.ParseUint(st.args[i], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bad key %q", st.args[i])
+	}
+	return k, nil
 }
 
 func argCount(st step, n int) error {
@@ -481,8 +839,171 @@ func argCount(st step, n int) error {
 	return nil
 }
 
-// runQueueStep runs one step on a queue subject.
-func runQueueStep(q queueSubject, clock *workqueue.ManualClock, st step) error {
+// checkGotKey checks a get's result: "K" (or "K P" with priorities),
+// "empty" or "shutdown" (closedWord for a scheduling queue's pop).
+func checkGotKey(st step, k uint64, p int, ok, down, withPriority bool, closedWord string) error {
+	if st.expected == nil {
+		return nil
+	}
+	var got []string
+	switch {
+	case ok && withPriority:
+		got = []string{strconv.FormatUint(k, 10), strconv.Itoa(p)}
+	case ok:
+		got = []string{strconv.FormatUint(k, 10)}
+	case down:
+		got = []string{closedWord}
+	default:
+		got = []string{"empty"}
+	}
+	// The expectation must have a valid shape whatever happened.
+	switch e := st.expected; {
+	case len(e) == 1 && (e[0] == "empty" || e[0] == closedWord):
+	case len(e) == 1 && !withPriority:
+		if _, err := strconv.ParseUint(e[0], 10, 64); err != nil {
+			return fmt.Errorf("bad expected key %q", e[0])
+		}
+	case len(e) == 2 && withPriority:
+		if _, err := strconv.ParseUint(e[0], 10, 64); err != nil {
+			return fmt.Errorf("bad expected key %q", e[0])
+		}
+		if _, err := parsePriority(e[1]); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("bad expected result %q", strings.Join(e, " "))
+	}
+	if !slices.Equal(got, st.expected) {
+		return fmt.Errorf("got %s, want %s", strings.Join(got, " "), strings.Join(st.expected, " "))
+	}
+	return nil
+}
+
+// checkLenByPriority checks "P:N P:N ..." (highest first, each priority
+// once, N at least 1) or "none".
+func checkLenByPriority(st step, got []workqueue.PriorityLen) error {
+	if st.expected == nil {
+		return nil
+	}
+	var want []workqueue.PriorityLen
+	if !(len(st.expected) == 1 && st.expected[0] == "none") {
+		for _, tok := range st.expected {
+			ps, ns, ok := strings.Cut(tok, ":")
+			if !ok {
+				return fmt.Errorf("bad len_by_priority entry %q", tok)
+			}
+			p, err := parsePriority(ps)
+			if err != nil {
+				return err
+			}
+			n, err := parseCount(ns)
+			if err != nil || n < 1 {
+				return fmt.Errorf("bad len_by_priority count %q", tok)
+			}
+			if len(want) > 0 && p >= want[len(want)-1].Priority {
+				return fmt.Errorf("len_by_priority must list priorities once, highest first: %q", strings.Join(st.expected, " "))
+			}
+			want = append(want, workqueue.PriorityLen{Priority: p, Len: n})
+		}
+	}
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("got %v, want %s", got, strings.Join(st.expected, " "))
+	}
+	return nil
+}
+
+// checkMetric checks a `metrics NAME` step against every value source.
+func checkMetric(st step, sources []metricValues) error {
+	if err := argCount(st, 1); err != nil {
+		return err
+	}
+	if len(sources) == 0 {
+		return fmt.Errorf("the queue keeps no metrics")
+	}
+	want, err := expectOne(st)
+	if err != nil {
+		return err
+	}
+	what := st.args[0]
+	for i, v := range sources {
+		source := []string{"library", "provider"}[min(i, 1)]
+		var count int64
+		var dur float64
+		isDur := false
+		switch what {
+		case "depth":
+			count = v.depth
+		case "adds":
+			count = v.adds
+		case "retries":
+			count = v.retries
+		case "queue_duration_count":
+			count = v.queueCount
+		case "work_duration_count":
+			count = v.workCount
+		case "queue_duration_sum":
+			dur, isDur = v.queueSum, true
+		case "work_duration_sum":
+			dur, isDur = v.workSum, true
+		case "unfinished_work":
+			dur, isDur = v.unfinished, true
+		case "longest_running":
+			dur, isDur = v.longest, true
+		default:
+			return fmt.Errorf("unknown metric %q", what)
+		}
+		if want == "" {
+			continue
+		}
+		if isDur {
+			d, err := parseDuration(want)
+			if err != nil {
+				return err
+			}
+			if math.Abs(dur*1e9-float64(d)) > 1 {
+				return fmt.Errorf("%s: got %gs, want %v", source, dur, d)
+			}
+			continue
+		}
+		var n int64
+		if what == "depth" {
+			n, err = strconv.ParseInt(want, 10, 64)
+		} else {
+			var c int
+			c, err = parseCount(want)
+			n = int64(c)
+		}
+		if err != nil {
+			return fmt.Errorf("bad expected %s %q", what, want)
+		}
+		if count != n {
+			return fmt.Errorf("%s: got %d, want %d", source, count, n)
+		}
+	}
+	return nil
+}
+
+// sameMetrics checks that the provider (if any) received the library's
+// values.
+func sameMetrics(sources []metricValues) error {
+	if len(sources) < 2 {
+		return nil
+	}
+	lib, prov := sources[0], sources[1]
+	near := func(a, b float64, n int64) bool { return math.Abs(a-b)*1e9 <= float64(max(n, 1)) }
+	if lib.depth != prov.depth || lib.adds != prov.adds || lib.retries != prov.retries ||
+		lib.queueCount != prov.queueCount || lib.workCount != prov.workCount ||
+		!near(lib.queueSum, prov.queueSum, lib.queueCount) || !near(lib.workSum, prov.workSum, lib.workCount) ||
+		!near(lib.unfinished, prov.unfinished, 1) || !near(lib.longest, prov.longest, 1) {
+		return fmt.Errorf("the provider received %+v, the library has %+v", prov, lib)
+	}
+	return nil
+}
+
+// ---- queue steps ---------------------------------------------------------------
+
+// runQueueStep runs one step of a queue scenario of folder kind.
+func runQueueStep(q queueSubject, clock *workqueue.ManualClock, kind string, st step) error {
 	switch st.op {
 	case "add", "done", "forget", "num_requeues", "add_rate_limited":
 		if err := argCount(st, 1); err != nil {
@@ -498,8 +1019,8 @@ func runQueueStep(q queueSubject, clock *workqueue.ManualClock, st step) error {
 		case "done":
 			return checkBool(st, q.done(k))
 		case "forget":
-			if st.expected != nil {
-				return fmt.Errorf("forget takes no result")
+			if err := noResult(st); err != nil {
+				return err
 			}
 			q.forget(k)
 			return nil
@@ -554,26 +1075,12 @@ func runQueueStep(q queueSubject, clock *workqueue.ManualClock, st step) error {
 			return err
 		}
 		k, ok, down := q.tryGet()
-		got := "empty"
-		switch {
-		case ok:
-			got = strconv.FormatUint(k, 10)
-		case down:
-			got = "shutdown"
-		}
-		want, err := expectOne(st)
-		if err != nil || want == "" {
-			return err
-		}
-		if got != want {
-			return fmt.Errorf("got %s, want %s", got, want)
-		}
-		return nil
+		return checkGotKey(st, k, 0, ok, down, false, "shutdown")
 	case "get_batch":
 		if err := argCount(st, 1); err != nil {
 			return err
 		}
-		n, err := strconv.Atoi(st.args[0])
+		n, err := parseCount(st.args[0])
 		if err != nil || n < 1 {
 			return fmt.Errorf("bad get_batch size %q", st.args[0])
 		}
@@ -589,7 +1096,7 @@ func runQueueStep(q queueSubject, clock *workqueue.ManualClock, st step) error {
 		default:
 			got = []string{"empty"}
 		}
-		if st.expected != nil && strings.Join(got, " ") != strings.Join(st.expected, " ") {
+		if st.expected != nil && !slices.Equal(got, st.expected) {
 			return fmt.Errorf("got %s, want %s", strings.Join(got, " "), strings.Join(st.expected, " "))
 		}
 		return nil
@@ -597,8 +1104,8 @@ func runQueueStep(q queueSubject, clock *workqueue.ManualClock, st step) error {
 		if err := argCount(st, 0); err != nil {
 			return err
 		}
-		if st.expected != nil {
-			return fmt.Errorf("shutdown takes no result")
+		if err := noResult(st); err != nil {
+			return err
 		}
 		q.shutdown()
 		return nil
@@ -614,15 +1121,72 @@ func runQueueStep(q queueSubject, clock *workqueue.ManualClock, st step) error {
 	case "step", "set":
 		return runClockStep(clock, st)
 	}
-	return fmt.Errorf("unknown queue step %q", st.op)
+	switch {
+	case kind == kindPriority:
+		return runPriorityStep(q, st)
+	case kind == kindMetrics && st.op == "metrics":
+		return checkMetric(st, q.metrics())
+	}
+	return fmt.Errorf("unknown step %q in %s scenarios", st.op, kind)
+}
+
+func runPriorityStep(q queueSubject, st step) error {
+	switch st.op {
+	case "add_with_priority", "add_rate_limited_with_priority":
+		if err := argCount(st, 2); err != nil {
+			return err
+		}
+		k, err := argKey(st, 0)
+		if err != nil {
+			return err
+		}
+		p, err := parsePriority(st.args[1])
+		if err != nil {
+			return err
+		}
+		if st.op == "add_with_priority" {
+			return checkBool(st, q.addWithPriority(k, p))
+		}
+		d, ok := q.addRateLimitedWithPriority(k, p)
+		return checkDuration(st, d, ok)
+	case "add_after_with_priority":
+		if err := argCount(st, 3); err != nil {
+			return err
+		}
+		k, err := argKey(st, 0)
+		if err != nil {
+			return err
+		}
+		d, err := parseDuration(st.args[1])
+		if err != nil {
+			return err
+		}
+		p, err := parsePriority(st.args[2])
+		if err != nil {
+			return err
+		}
+		return checkBool(st, q.addAfterWithPriority(k, d, p))
+	case "get_with_priority":
+		if err := argCount(st, 0); err != nil {
+			return err
+		}
+		k, p, ok, down := q.tryGetWithPriority()
+		return checkGotKey(st, k, p, ok, down, true, "shutdown")
+	case "len_by_priority":
+		if err := argCount(st, 0); err != nil {
+			return err
+		}
+		return checkLenByPriority(st, q.lenByPriority())
+	}
+	return fmt.Errorf("unknown step %q in priority scenarios", st.op)
 }
 
 func runClockStep(clock *workqueue.ManualClock, st step) error {
 	if err := argCount(st, 1); err != nil {
 		return err
 	}
-	if st.expected != nil {
-		return fmt.Errorf("%s takes no result", st.op)
+	if err := noResult(st); err != nil {
+		return err
 	}
 	d, err := parseDuration(st.args[0])
 	if err != nil {
@@ -652,8 +1216,8 @@ func runLimiterStep[T comparable](l workqueue.TypedRateLimiter[T], key func(uint
 		case "when":
 			return checkDuration(st, l.(workqueue.ClockedRateLimiter[T]).WhenWithClock(key(k), clock), true)
 		case "forget":
-			if st.expected != nil {
-				return fmt.Errorf("forget takes no result")
+			if err := noResult(st); err != nil {
+				return err
 			}
 			l.Forget(key(k))
 			return nil
@@ -666,71 +1230,383 @@ func runLimiterStep[T comparable](l workqueue.TypedRateLimiter[T], key func(uint
 	return fmt.Errorf("step %q is not a limiter step", st.op)
 }
 
+// ---- scheduling queue subjects ----------------------------------------------------
+
+type schedSubject interface {
+	add(k uint64, p int) bool
+	update(k uint64, p int) workqueue.Place
+	del(k uint64) bool
+	tryPop() (k uint64, p int, ok, closed bool)
+	done(k uint64) bool
+	requeueBackoff(k uint64) workqueue.Place
+	requeueUnschedulable(k uint64) workqueue.Place
+	moveAll(event string) int
+	activeLen() int
+	backoffLen() int
+	unschedulableLen() int
+	inFlightLen() int
+	place(k uint64) workqueue.Place
+	attempts(k uint64) int
+	close()
+	closed() bool
+	// check verifies invariants after every step.
+	check() error
+}
+
+type rawSched struct{ q *workqueue.RawSchedulingQueue }
+
+func (s rawSched) add(k uint64, p int) bool                      { return s.q.Add(k, p) }
+func (s rawSched) update(k uint64, p int) workqueue.Place        { return s.q.Update(k, p) }
+func (s rawSched) del(k uint64) bool                             { return s.q.Delete(k) }
+func (s rawSched) tryPop() (uint64, int, bool, bool)             { return s.q.TryPop() }
+func (s rawSched) done(k uint64) bool                            { return s.q.Done(k) }
+func (s rawSched) requeueBackoff(k uint64) workqueue.Place       { return s.q.RequeueBackoff(k) }
+func (s rawSched) requeueUnschedulable(k uint64) workqueue.Place { return s.q.RequeueUnschedulable(k) }
+func (s rawSched) moveAll(event string) int                      { return s.q.MoveAllToActiveOrBackoff(event) }
+func (s rawSched) activeLen() int                                { return s.q.ActiveLen() }
+func (s rawSched) backoffLen() int                               { return s.q.BackoffLen() }
+func (s rawSched) unschedulableLen() int                         { return s.q.UnschedulableLen() }
+func (s rawSched) inFlightLen() int                              { return s.q.InFlightLen() }
+func (s rawSched) place(k uint64) workqueue.Place                { return s.q.Place(k) }
+func (s rawSched) attempts(k uint64) int                         { return s.q.Attempts(k) }
+func (s rawSched) close()                                        { s.q.Close() }
+func (s rawSched) closed() bool                                  { return s.q.Closed() }
+func (s rawSched) check() error                                  { return nil }
+
+type typedSched struct {
+	q *workqueue.SchedulingQueue[string]
+}
+
+func (s typedSched) add(k uint64, p int) bool               { return s.q.Add(name(k), p) }
+func (s typedSched) update(k uint64, p int) workqueue.Place { return s.q.Update(name(k), p) }
+func (s typedSched) del(k uint64) bool                      { return s.q.Delete(name(k)) }
+func (s typedSched) tryPop() (uint64, int, bool, bool) {
+	item, p, ok, closed := s.q.TryPop()
+	if !ok {
+		return 0, 0, false, closed
+	}
+	return unname(item), p, true, closed
+}
+func (s typedSched) done(k uint64) bool                      { return s.q.Done(name(k)) }
+func (s typedSched) requeueBackoff(k uint64) workqueue.Place { return s.q.RequeueBackoff(name(k)) }
+func (s typedSched) requeueUnschedulable(k uint64) workqueue.Place {
+	return s.q.RequeueUnschedulable(name(k))
+}
+func (s typedSched) moveAll(event string) int       { return s.q.MoveAllToActiveOrBackoff(event) }
+func (s typedSched) activeLen() int                 { return s.q.ActiveLen() }
+func (s typedSched) backoffLen() int                { return s.q.BackoffLen() }
+func (s typedSched) unschedulableLen() int          { return s.q.UnschedulableLen() }
+func (s typedSched) inFlightLen() int               { return s.q.InFlightLen() }
+func (s typedSched) place(k uint64) workqueue.Place { return s.q.Place(name(k)) }
+func (s typedSched) attempts(k uint64) int          { return s.q.Attempts(name(k)) }
+func (s typedSched) close()                         { s.q.Close() }
+func (s typedSched) closed() bool                   { return s.q.Closed() }
+func (s typedSched) check() error {
+	held := s.q.ActiveLen() + s.q.BackoffLen() + s.q.UnschedulableLen() + s.q.InFlightLen()
+	if n := s.q.InternedKeys(); n != held {
+		return fmt.Errorf("the interner holds %d items, the queue %d", n, held)
+	}
+	return nil
+}
+
+var schedKinds = []struct {
+	name string
+	make func(cfg workqueue.SchedulingQueueConfig) (schedSubject, error)
+}{
+	{"sched-raw", func(cfg workqueue.SchedulingQueueConfig) (schedSubject, error) {
+		q, err := workqueue.NewRawSchedulingQueue(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return rawSched{q}, nil
+	}},
+	{"sched-typed", func(cfg workqueue.SchedulingQueueConfig) (schedSubject, error) {
+		q, err := workqueue.NewSchedulingQueue[string](cfg)
+		if err != nil {
+			return nil, err
+		}
+		return typedSched{q}, nil
+	}},
+}
+
+func runSchedStep(q schedSubject, clock *workqueue.ManualClock, st step) error {
+	keyOnly := func() (uint64, error) {
+		if err := argCount(st, 1); err != nil {
+			return 0, err
+		}
+		return argKey(st, 0)
+	}
+	keyPrio := func() (uint64, int, error) {
+		if err := argCount(st, 2); err != nil {
+			return 0, 0, err
+		}
+		k, err := argKey(st, 0)
+		if err != nil {
+			return 0, 0, err
+		}
+		p, err := parsePriority(st.args[1])
+		return k, p, err
+	}
+	switch st.op {
+	case "add":
+		k, p, err := keyPrio()
+		if err != nil {
+			return err
+		}
+		return checkBool(st, q.add(k, p))
+	case "update":
+		k, p, err := keyPrio()
+		if err != nil {
+			return err
+		}
+		return checkPlace(st, q.update(k, p))
+	case "delete", "done", "requeue_backoff", "requeue_unschedulable", "place", "attempts":
+		k, err := keyOnly()
+		if err != nil {
+			return err
+		}
+		switch st.op {
+		case "delete":
+			return checkBool(st, q.del(k))
+		case "done":
+			return checkBool(st, q.done(k))
+		case "requeue_backoff":
+			return checkPlace(st, q.requeueBackoff(k))
+		case "requeue_unschedulable":
+			return checkPlace(st, q.requeueUnschedulable(k))
+		case "place":
+			return checkPlace(st, q.place(k))
+		default:
+			return checkCount(st, q.attempts(k))
+		}
+	case "pop":
+		if err := argCount(st, 0); err != nil {
+			return err
+		}
+		k, p, ok, closed := q.tryPop()
+		return checkGotKey(st, k, p, ok, closed, true, "closed")
+	case "move_all":
+		if err := argCount(st, 1); err != nil {
+			return err
+		}
+		return checkCount(st, q.moveAll(st.args[0]))
+	case "active_len", "backoff_len", "unschedulable_len", "in_flight_len", "closed", "close":
+		if err := argCount(st, 0); err != nil {
+			return err
+		}
+		switch st.op {
+		case "active_len":
+			return checkCount(st, q.activeLen())
+		case "backoff_len":
+			return checkCount(st, q.backoffLen())
+		case "unschedulable_len":
+			return checkCount(st, q.unschedulableLen())
+		case "in_flight_len":
+			return checkCount(st, q.inFlightLen())
+		case "closed":
+			return checkBool(st, q.closed())
+		default:
+			if err := noResult(st); err != nil {
+				return err
+			}
+			q.close()
+			return nil
+		}
+	case "step", "set":
+		return runClockStep(clock, st)
+	}
+	return fmt.Errorf("unknown step %q in scheduling scenarios", st.op)
+}
+
+// ---- running -------------------------------------------------------------------
+
+// run replays sc on every subject its folder takes; report gets each
+// failure. It returns the number of runs and steps.
+func run(t *testing.T, sc scenario, report func(string)) (runs, steps int) {
+	where := func(st step) string { return fmt.Sprintf("%s:%d", sc.file, st.line) }
+	fail := func(st step, err error) {
+		report(fmt.Sprintf("%s: scenario %s, step %s %s: %v", where(st), sc.name, st.op, strings.Join(st.args, " "), err))
+	}
+	spec, err := parseSubject(sc.kind, sc.subject)
+	if err != nil {
+		report(fmt.Sprintf("%s:%d: %v", sc.file, sc.line, err))
+		return 0, 0
+	}
+	switch spec.what {
+	case "scheduling_queue":
+		for _, kind := range schedKinds {
+			t.Run(kind.name+"/"+sc.name, func(t *testing.T) {
+				clock := workqueue.NewManualClock()
+				cfg := spec.sched
+				cfg.Clock = clock
+				q, err := kind.make(cfg)
+				if err != nil {
+					report(fmt.Sprintf("%s:%d: %v", sc.file, sc.line, err))
+					return
+				}
+				defer q.close()
+				for _, st := range sc.steps {
+					if err := runSchedStep(q, clock, st); err != nil {
+						fail(st, err)
+					} else if err := q.check(); err != nil {
+						fail(st, err)
+					}
+				}
+			})
+			runs++
+			steps += len(sc.steps)
+		}
+	case "queue":
+		for _, kind := range queueKinds {
+			t.Run(kind.name+"/"+sc.name, func(t *testing.T) {
+				clock := workqueue.NewManualClock()
+				var prov *testProvider
+				spec := spec
+				if kind.provider {
+					// Every queue scenario runs with a provider too; the
+					// provider must agree with the library after each step.
+					prov = &testProvider{}
+					if spec.name == "" {
+						spec.name = "bridge"
+					}
+				}
+				q, err := kind.make(spec, clock, prov)
+				if err != nil {
+					report(fmt.Sprintf("%s:%d: %v", sc.file, sc.line, err))
+					return
+				}
+				defer q.close()
+				for _, st := range sc.steps {
+					if err := runQueueStep(q, clock, sc.kind, st); err != nil {
+						fail(st, err)
+					} else if err := sameMetrics(q.metrics()); err != nil {
+						fail(st, err)
+					}
+				}
+			})
+			runs++
+			steps += len(sc.steps)
+		}
+	case "limiter":
+		t.Run("limiter-uint64/"+sc.name, func(t *testing.T) {
+			l, err := buildLimiter[uint64](spec.limiter)
+			if err != nil {
+				report(fmt.Sprintf("%s:%d: %v", sc.file, sc.line, err))
+				return
+			}
+			clock := workqueue.NewManualClock()
+			for _, st := range sc.steps {
+				if err := runLimiterStep(l, func(k uint64) uint64 { return k }, clock, st); err != nil {
+					fail(st, err)
+				}
+			}
+		})
+		t.Run("limiter-string/"+sc.name, func(t *testing.T) {
+			l, err := buildLimiter[string](spec.limiter)
+			if err != nil {
+				report(fmt.Sprintf("%s:%d: %v", sc.file, sc.line, err))
+				return
+			}
+			clock := workqueue.NewManualClock()
+			for _, st := range sc.steps {
+				if err := runLimiterStep(l, name, clock, st); err != nil {
+					fail(st, err)
+				}
+			}
+		})
+		runs += 2
+		steps += 2 * len(sc.steps)
+	}
+	return runs, steps
+}
+
 func TestConformance(t *testing.T) {
 	scenarios := loadScenarios(t)
-	steps := 0
-	runs := 0
+	runs, steps := 0, 0
+	perKind := map[string]int{}
 	for _, sc := range scenarios {
-		where := func(st step) string { return fmt.Sprintf("%s:%d", sc.file, st.line) }
-		switch sc.subject[0] {
-		case "queue":
-			if len(sc.subject) > 2 {
-				t.Fatalf("%s:%d: bad subject", sc.file, sc.line)
-			}
-			spec := ""
-			if len(sc.subject) == 2 {
-				spec = sc.subject[1]
-			}
-			for _, kind := range queueKinds {
-				t.Run(kind.name+"/"+sc.name, func(t *testing.T) {
-					clock := workqueue.NewManualClock()
-					q, err := kind.make(spec, clock)
-					if err != nil {
-						t.Fatalf("%s:%d: %v", sc.file, sc.line, err)
-					}
-					defer q.close()
-					for _, st := range sc.steps {
-						if err := runQueueStep(q, clock, st); err != nil {
-							t.Errorf("%s: scenario %s, step %s %s: %v", where(st), sc.name, st.op, strings.Join(st.args, " "), err)
-						}
-					}
-				})
-				runs++
-				steps += len(sc.steps)
-			}
-		case "limiter":
-			if len(sc.subject) != 2 {
-				t.Fatalf("%s:%d: bad subject", sc.file, sc.line)
-			}
-			t.Run("limiter-uint64/"+sc.name, func(t *testing.T) {
-				l, err := buildLimiter[uint64](sc.subject[1])
-				if err != nil {
-					t.Fatalf("%s:%d: %v", sc.file, sc.line, err)
-				}
-				clock := workqueue.NewManualClock()
-				for _, st := range sc.steps {
-					if err := runLimiterStep(l, func(k uint64) uint64 { return k }, clock, st); err != nil {
-						t.Errorf("%s: scenario %s, step %s %s: %v", where(st), sc.name, st.op, strings.Join(st.args, " "), err)
-					}
-				}
+		r, s := run(t, sc, func(msg string) { t.Error(msg) })
+		runs += r
+		steps += s
+		perKind[sc.kind]++
+	}
+	t.Logf("replayed %d scenarios (%d top-level, %d scheduling, %d priority, %d metrics; %d runs, %d steps)",
+		len(scenarios), perKind[kindTop], perKind[kindScheduling], perKind[kindPriority], perKind[kindMetrics], runs, steps)
+}
+
+// TestConformanceRejectsMalformed feeds the runner scenarios the README
+// calls malformed and checks that each fails.
+func TestConformanceRejectsMalformed(t *testing.T) {
+	cases := []struct {
+		kind, text string
+	}{
+		{kindTop, ""}, // a file without a scenario
+		{kindTop, "scenario a\nqueue\nfrobnicate 1\nend\n"},
+		{kindTop, "scenario a\nqueue\nadd 1 2 => true\nend\n"},
+		{kindTop, "scenario a\nqueue\nadd 1 => maybe\nend\n"},
+		{kindTop, "scenario a\nqueue\nlen => -1\nend\n"},
+		{kindTop, "scenario a\nqueue\nget => 1 2\nend\n"},
+		{kindTop, "scenario a\nqueue\nshutdown => true\nend\n"},
+		{kindTop, "scenario a\nqueue exp(1s,1ms)\nadd 1\nend\n"},
+		{kindTop, "scenario a\nlimiter exp(1ms,1s)\nadd 1\nend\n"},
+		{kindTop, "scenario a\nqueue aging=1s\nadd 1\nend\n"},
+		{kindTop, "scenario a\nqueue\nadd_with_priority 1 2 => true\nend\n"},
+		{kindTop, "scenario a\nqueue\nmetrics depth => 0\nend\n"},
+		{kindTop, "scenario a\nqueue\nadd_after 1 1h => true\nend\n"},
+		{kindTop, "scenario a\nqueue\nadd_after 1 30000000000s => true\nend\n"},
+		{kindTop, "scenario a\nqueue\nadd 1\n"},
+		{kindPriority, "scenario a\nqueue aging=0ms\nadd 1\nend\n"},
+		{kindPriority, "scenario a\nqueue aging=1s aging=2s\nadd 1\nend\n"},
+		{kindPriority, "scenario a\nqueue aging=1s exp(1ms,1s)\nadd 1\nend\n"},
+		{kindPriority, "scenario a\nqueue\nadd_with_priority 1 +2 => true\nend\n"},
+		{kindPriority, "scenario a\nqueue\nadd_with_priority 1 2147483648 => true\nend\n"},
+		{kindPriority, "scenario a\nqueue\nlen_by_priority => 0:1 5:1\nend\n"},
+		{kindPriority, "scenario a\nqueue\nlen_by_priority => 0:0\nend\n"},
+		{kindPriority, "scenario a\nqueue\nlen_by_priority => 0:1 0:1\nend\n"},
+		{kindPriority, "scenario a\nqueue\nget_with_priority => 1\nend\n"},
+		{kindPriority, "scenario a\nqueue\nmetrics depth => 0\nend\n"},
+		{kindMetrics, "scenario a\nqueue\nadd 1\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a name=b\nadd 1\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a\nmetrics colour => 1\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a\nmetrics depth => x\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a\nadd_with_priority 1 1\nend\n"},
+		{kindScheduling, "scenario a\nqueue\nadd 1\nend\n"},
+		{kindScheduling, "scenario a\nscheduling_queue initial_backoff=0ms\npop\nend\n"},
+		{kindScheduling, "scenario a\nscheduling_queue initial_backoff=2s max_backoff=1s\npop\nend\n"},
+		{kindScheduling, "scenario a\nscheduling_queue max_stay=1s max_stay=2s\npop\nend\n"},
+		{kindScheduling, "scenario a\nscheduling_queue pop_from_backoff=yes\npop\nend\n"},
+		{kindScheduling, "scenario a\nscheduling_queue colour=red\npop\nend\n"},
+		{kindScheduling, "scenario a\nscheduling_queue\nadd 1 => true\nend\n"},
+		{kindScheduling, "scenario a\nscheduling_queue\npop => 1\nend\n"},
+		{kindScheduling, "scenario a\nscheduling_queue\nplace 1 => nowhere\nend\n"},
+		{kindScheduling, "scenario a\nscheduling_queue\nlen => 0\nend\n"},
+		{kindScheduling, "scenario a\nscheduling_queue\nclose => true\nend\n"},
+	}
+	for _, c := range cases {
+		var problems []string
+		scs, err := parseScenarios("malformed.scn", c.kind, c.text)
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
+		for _, sc := range scs {
+			t.Run("", func(t *testing.T) {
+				run(t, sc, func(msg string) { problems = append(problems, msg) })
 			})
-			t.Run("limiter-string/"+sc.name, func(t *testing.T) {
-				l, err := buildLimiter[string](sc.subject[1])
-				if err != nil {
-					t.Fatalf("%s:%d: %v", sc.file, sc.line, err)
-				}
-				clock := workqueue.NewManualClock()
-				for _, st := range sc.steps {
-					if err := runLimiterStep(l, name, clock, st); err != nil {
-						t.Errorf("%s: scenario %s, step %s %s: %v", where(st), sc.name, st.op, strings.Join(st.args, " "), err)
-					}
-				}
-			})
-			runs += 2
-			steps += 2 * len(sc.steps)
-		default:
-			t.Fatalf("%s:%d: unknown subject %q", sc.file, sc.line, sc.subject[0])
+		}
+		if len(problems) == 0 {
+			t.Errorf("%s scenario not rejected:\n%s", c.kind, c.text)
 		}
 	}
-	t.Logf("replayed %d scenarios (%d runs, %d steps)", len(scenarios), runs, steps)
+	// And a well-formed one passes, so the cases above fail for their flaw.
+	ok := "scenario a\nqueue aging=1s\nadd_with_priority 1 -2 => true\nlen_by_priority => -2:1\nget_with_priority => 1 -2\nend\n"
+	scs, err := parseScenarios("ok.scn", kindPriority, ok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var problems []string
+	run(t, scs[0], func(msg string) { problems = append(problems, msg) })
+	if len(problems) > 0 {
+		t.Errorf("well-formed scenario rejected: %v", problems)
+	}
+	_ = errors.New
 }

@@ -2,10 +2,9 @@
 // the project's Rust core, through its C ABI.
 //
 // It is a drop-in for k8s.io/client-go/util/workqueue: Typed[T] satisfies
-// TypedRateLimitingInterface[T], and the constructors and rate limiters
-// have client-go's names, so a controller switches by changing its import
-// (and, where it passes one, the config struct: Clock is a *ManualClock and
-// there is no MetricsProvider).
+// TypedRateLimitingInterface[T], and the constructors, rate limiters and
+// metrics-provider types have client-go's names, so a controller switches
+// by changing its import (a config that sets Clock takes a *ManualClock).
 //
 //	queue := workqueue.NewTypedRateLimitingQueueWithConfig(
 //		workqueue.DefaultTypedControllerRateLimiter[string](),
@@ -14,11 +13,15 @@
 //
 // Beyond client-go: TryAdd and friends report what they did, AddBatch /
 // GetBatch / DoneBatch serve many items with one crossing into the
-// library, GetWithContext waits without an OS thread and returns when its
-// context ends, ManualClock drives every timing rule in tests,
-// ParallelizeUntil / Parallelize and RunWorkers, a Semaphore, and
+// library, DoneAndGet finishes an item and takes the next in one,
+// GetWithContext waits without an OS thread and returns when its context
+// ends, priorities (AddWithPriority, GetWithPriority, LenByPriority, and
+// controller-runtime's AddWithOpts), ManualClock drives every timing rule
+// in tests, ParallelizeUntil / Parallelize and RunWorkers, a Semaphore,
 // RawQueue, a queue of uint64 keys for the fastest path and for sharing a
-// queue with C code.
+// queue with C code, SchedulingQueue (kube-scheduler's scheduling queue),
+// and metrics computed when read (Metrics, PrometheusText, the
+// wqprometheus collector) besides client-go's MetricsProvider.
 //
 // Differences from client-go are the core's (see the project README):
 // ShutDownWithDrain also waits for queued items, delayed items are dropped

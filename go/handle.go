@@ -52,12 +52,12 @@ func owned(free func()) *cOwner {
 	}}
 }
 
-func newQueueHandle(name string, limiter *cLimiter, clock *ManualClock) (*queueHandle, error) {
+func newQueueHandle(name string, limiter *cLimiter, clock *ManualClock, aging time.Duration) (*queueHandle, error) {
 	var cc *cClock
 	if clock != nil {
 		cc = clock.ptr
 	}
-	ptr, st := queueNew(name, limiter, cc)
+	ptr, st := queueNew(name, limiter, cc, nanos(aging))
 	runtime.KeepAlive(clock)
 	if st != stOK {
 		return nil, statusError("wq_queue_new", st)

@@ -54,9 +54,10 @@ type shard[T comparable] struct {
 }
 
 type slot[T comparable] struct {
-	key  T
-	gen  uint32
-	live bool
+	key   T
+	gen   uint32
+	live  bool
+	flags uint8 // the scheduling queue's per-item state (see squeue.go)
 }
 
 func newInterner[T comparable]() *interner[T] {
@@ -150,6 +151,7 @@ func (sh *shard[T]) intern(key T) (id uint64, created bool) {
 	s := &sh.slots[idx]
 	s.key = key
 	s.live = true
+	s.flags = 0
 	s.gen = sh.gen
 	sh.gen = (sh.gen + 1) & genMask
 	id = uint64(idx) | sh.index<<slotBits | uint64(s.gen)<<(slotBits+shardBits)
@@ -159,6 +161,50 @@ func (sh *shard[T]) intern(key T) (id uint64, created bool) {
 		sh.peak = len(sh.ids)
 	}
 	return id, true
+}
+
+// keyOfMark resolves id and sets flags on its entry, atomically.
+func (in *interner[T]) keyOfMark(id uint64, flags uint8) (T, bool) {
+	sh := in.shardOfID(id)
+	sh.slotMu.Lock()
+	defer sh.slotMu.Unlock()
+	if s := sh.slotOf(id); s != nil {
+		s.flags |= flags
+		return s.key, true
+	}
+	var zero T
+	return zero, false
+}
+
+// slotOf is id's live slot, nil if gone; slotMu is held.
+func (sh *shard[T]) slotOf(id uint64) *slot[T] {
+	idx := uint32(id)
+	if int(idx) < len(sh.slots) {
+		s := &sh.slots[idx]
+		if s.live && uint64(s.gen) == id>>(slotBits+shardBits) {
+			return s
+		}
+	}
+	return nil
+}
+
+// flagsOf is the flags of id's entry (0 if gone); mu is held.
+func (sh *shard[T]) flagsOf(id uint64) uint8 {
+	sh.slotMu.Lock()
+	defer sh.slotMu.Unlock()
+	if s := sh.slotOf(id); s != nil {
+		return s.flags
+	}
+	return 0
+}
+
+// setFlags sets then clears flags on id's entry; mu is held.
+func (sh *shard[T]) setFlags(id uint64, set, clear uint8) {
+	sh.slotMu.Lock()
+	defer sh.slotMu.Unlock()
+	if s := sh.slotOf(id); s != nil {
+		s.flags = s.flags&^clear | set
+	}
 }
 
 // keyLocked resolves id; slotMu is held (mu need not be).
@@ -177,9 +223,27 @@ func (sh *shard[T]) keyLocked(id uint64) (T, bool) {
 // remove drops key's entry if id is still its id; it reports whether it
 // did (a second remove of the same entry does nothing).
 func (sh *shard[T]) remove(key T, id uint64) bool {
-	idx := uint32(id)
 	sh.slotMu.Lock()
 	defer sh.slotMu.Unlock()
+	return sh.removeLocked(key, id)
+}
+
+// removeUnlessFlagged is remove, unless id's entry has one of the flags
+// in unless: then it sets set on it instead. Atomic with keyOfMark.
+// It reports whether it removed the entry.
+func (sh *shard[T]) removeUnlessFlagged(key T, id uint64, unless, set uint8) bool {
+	sh.slotMu.Lock()
+	defer sh.slotMu.Unlock()
+	if s := sh.slotOf(id); s != nil && s.flags&unless != 0 {
+		s.flags |= set
+		return false
+	}
+	return sh.removeLocked(key, id)
+}
+
+// removeLocked is remove with both locks held.
+func (sh *shard[T]) removeLocked(key T, id uint64) bool {
+	idx := uint32(id)
 	if int(idx) >= len(sh.slots) {
 		return false
 	}

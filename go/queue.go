@@ -11,8 +11,9 @@ import (
 
 // Typed is a work queue of comparable items with client-go's semantics,
 // running in libworkqueue. It implements TypedInterface,
-// TypedDelayingInterface and TypedRateLimitingInterface, and adds calls
-// client-go lacks (TryAdd, batches, GetWithContext, ...).
+// TypedDelayingInterface, TypedRateLimitingInterface and PriorityQueue
+// (controller-runtime's priority queue shape), and adds calls client-go
+// lacks (TryAdd, batches, GetWithContext, ...).
 //
 // Items map to the library's uint64 keys through an interner that holds an
 // item only while the queue does (queued, being processed, or waiting for
@@ -25,6 +26,7 @@ type Typed[T comparable] struct {
 	h     *queueHandle
 	ids   *interner[T]
 	clock *ManualClock
+	m     *metricsBridge[T] // nil: no MetricsProvider
 
 	rlOnce sync.Once
 	rl     TypedRateLimiter[T]
@@ -37,26 +39,50 @@ type Type = Typed[any]
 
 // TypedQueueConfig configures a queue.
 //
-// Unlike client-go's, it has no MetricsProvider (metrics are not exported
-// to Go yet) and its Clock is a *ManualClock (nil: the real clock).
+// Unlike client-go's, its Clock is a *ManualClock (nil: the real clock)
+// and it has no Queue field (the queue is the library's).
 type TypedQueueConfig[T comparable] struct {
-	// Name for the queue, the "name" label of its metrics.
+	// Name for the queue: the "name" label of its metrics. Only a named
+	// queue keeps metrics (Metrics, PrometheusText, MetricsProvider).
 	Name string
+	// MetricsProvider receives the queue's metrics as client-go's queue
+	// feeds them (see metrics_bridge.go); nil: the one given to
+	// SetProvider, if any. Ignored for an unnamed queue.
+	MetricsProvider MetricsProvider
 	// Clock is a manual clock for tests; nil is the real clock.
 	Clock *ManualClock
+	// PriorityAging makes a waiting item's priority grow by one for every
+	// PriorityAging it has waited, so a steady stream of high priorities
+	// cannot starve low ones; 0 (the default) is strict priority. See
+	// AddWithPriority.
+	PriorityAging time.Duration
 }
 
-// TypedDelayingQueueConfig configures a delaying queue (see TypedQueueConfig).
+// TypedDelayingQueueConfig configures a delaying queue (see
+// TypedQueueConfig).
 type TypedDelayingQueueConfig[T comparable] struct {
-	Name  string
-	Clock *ManualClock
+	Name            string
+	MetricsProvider MetricsProvider
+	Clock           *ManualClock
+	PriorityAging   time.Duration
 }
 
 // TypedRateLimitingQueueConfig configures a rate-limiting queue (see
 // TypedQueueConfig).
 type TypedRateLimitingQueueConfig[T comparable] struct {
-	Name  string
-	Clock *ManualClock
+	Name            string
+	MetricsProvider MetricsProvider
+	Clock           *ManualClock
+	PriorityAging   time.Duration
+}
+
+// queueConfig is what every constructor passes on.
+// (Field for field the config structs, so they convert to it.)
+type queueConfig struct {
+	Name            string
+	MetricsProvider MetricsProvider
+	Clock           *ManualClock
+	PriorityAging   time.Duration
 }
 
 // NewTyped returns a queue with the default controller rate limiter.
@@ -66,7 +92,7 @@ func NewTyped[T comparable]() *Typed[T] {
 
 // NewTypedWithConfig returns a configured queue.
 func NewTypedWithConfig[T comparable](config TypedQueueConfig[T]) *Typed[T] {
-	return newTyped[T](nil, config.Name, config.Clock)
+	return newTyped[T](nil, queueConfig(config))
 }
 
 // NewTypedDelayingQueue returns a queue (every queue can delay).
@@ -80,7 +106,7 @@ func TypedNewDelayingQueue[T comparable]() *Typed[T] { return NewTypedDelayingQu
 
 // NewTypedDelayingQueueWithConfig returns a configured queue.
 func NewTypedDelayingQueueWithConfig[T comparable](config TypedDelayingQueueConfig[T]) *Typed[T] {
-	return newTyped[T](nil, config.Name, config.Clock)
+	return newTyped[T](nil, queueConfig(config))
 }
 
 // NewTypedRateLimitingQueue returns a queue whose AddRateLimited asks
@@ -92,17 +118,24 @@ func NewTypedRateLimitingQueue[T comparable](rateLimiter TypedRateLimiter[T]) *T
 // NewTypedRateLimitingQueueWithConfig returns a configured queue whose
 // AddRateLimited asks rateLimiter.
 func NewTypedRateLimitingQueueWithConfig[T comparable](rateLimiter TypedRateLimiter[T], config TypedRateLimitingQueueConfig[T]) *Typed[T] {
-	return newTyped(rateLimiter, config.Name, config.Clock)
+	return newTyped(rateLimiter, queueConfig(config))
 }
 
-func newTyped[T comparable](rl TypedRateLimiter[T], name string, clock *ManualClock) *Typed[T] {
+func newTyped[T comparable](rl TypedRateLimiter[T], cfg queueConfig) *Typed[T] {
 	// The library's own limiter is never asked (AddRateLimited asks rl
 	// from Go); an unkeyed bucket keeps wq_queue_holds cheap.
-	h, err := newQueueHandle(strings.ToValidUTF8(name, "\uFFFD"), idleLimiter(), clock)
+	name := strings.ToValidUTF8(cfg.Name, "\uFFFD")
+	h, err := newQueueHandle(name, idleLimiter(), cfg.Clock, cfg.PriorityAging)
 	if err != nil {
 		panic(err)
 	}
-	return &Typed[T]{h: h, ids: newInterner[T](), clock: clock, rl: rl}
+	return &Typed[T]{
+		h:     h,
+		ids:   newInterner[T](),
+		clock: cfg.Clock,
+		rl:    rl,
+		m:     newMetricsBridge[T](name, cfg.MetricsProvider, cfg.Clock),
+	}
 }
 
 var (
@@ -136,26 +169,27 @@ func (q *Typed[T]) Name() string { return q.h.name }
 // ---- adding ---------------------------------------------------------------
 
 // Add marks item as needing processing. Adds after ShutDown are ignored.
-func (q *Typed[T]) Add(item T) { q.TryAdd(item) }
+func (q *Typed[T]) Add(item T) { q.add(item, 0, false, 0) }
 
 // TryAdd is Add reporting whether it scheduled a new run of item: false
 // when the add collapsed into a pending run (item is queued, or was
 // already added again while being processed) or the queue is shutting down.
-func (q *Typed[T]) TryAdd(item T) bool { return q.add(item, 0, false) }
+func (q *Typed[T]) TryAdd(item T) bool { return q.add(item, 0, false, 0) }
 
 // AddAfter adds item once duration has passed on the queue's clock; a zero
 // or negative duration adds at once. A later delay never postpones an
 // earlier one.
-func (q *Typed[T]) AddAfter(item T, duration time.Duration) { q.add(item, duration, true) }
+func (q *Typed[T]) AddAfter(item T, duration time.Duration) { q.add(item, duration, true, 0) }
 
 // TryAddAfter is AddAfter reporting whether it added item or set its ready
 // time (false when item already waits for an earlier or equal time, or
 // the queue is shutting down).
 func (q *Typed[T]) TryAddAfter(item T, duration time.Duration) bool {
-	return q.add(item, duration, true)
+	return q.add(item, duration, true, 0)
 }
 
-// add interns item and adds its id (after delay, if after is set).
+// add interns item and adds its id (after delay, if after is set) at
+// priority.
 //
 // The interner must hold an item whenever the library may hand out its
 // id, and should hold nothing else. Every add interns the item and calls
@@ -165,45 +199,83 @@ func (q *Typed[T]) TryAddAfter(item T, duration time.Duration) bool {
 // removed while an add of its item is on its way, and never kept once
 // nothing can hand its id out. Getters resolve ids under the shard's slot
 // lock only, so they never wait behind these calls.
-func (q *Typed[T]) add(item T, delay time.Duration, after bool) bool {
+func (q *Typed[T]) add(item T, delay time.Duration, after bool, priority int32) bool {
 	h := q.h
 	if !h.enter() {
 		return false
 	}
+	var now time.Duration
+	if q.m != nil {
+		now = q.m.begin()
+	}
 	sh := q.ids.shardOf(item)
 	sh.mu.Lock()
 	id, created := sh.intern(item)
-	var added bool
-	var st status
-	if after {
-		added, st = queueAddAfter(h.ptr, id, delay)
-	} else {
-		added, st = queueAdd(h.ptr, id)
-	}
+	added, st := addID(h.ptr, id, delay, after, priority)
 	if created && !added {
 		sh.remove(item, id) // refused: the queue is shutting down
 	}
 	sh.mu.Unlock()
-	h.exit()
-	if after {
-		check("wq_queue_add_after", st)
-	} else {
-		check("wq_queue_add", st)
+	if q.m != nil {
+		if st == stOK {
+			if after {
+				q.m.addedAfter(item, delay, priority, added, now)
+			} else {
+				q.m.added(item, added, now)
+			}
+		}
+		q.m.end(now)
 	}
+	h.exit()
+	checkAdd(st, after, priority)
 	return added
 }
 
+// addID is the library's add (after delay, if after is set) at priority.
+func addID(q *cQueue, id uint64, delay time.Duration, after bool, priority int32) (bool, status) {
+	switch {
+	case after && priority != 0:
+		return queueAddAfterWithPriority(q, id, delay, priority)
+	case after:
+		return queueAddAfter(q, id, delay)
+	case priority != 0:
+		return queueAddWithPriority(q, id, priority)
+	default:
+		return queueAdd(q, id)
+	}
+}
+
+func checkAdd(st status, after bool, priority int32) {
+	if st == stOK {
+		return
+	}
+	switch {
+	case after && priority != 0:
+		check("wq_queue_add_after_with_priority", st)
+	case after:
+		check("wq_queue_add_after", st)
+	case priority != 0:
+		check("wq_queue_add_with_priority", st)
+	default:
+		check("wq_queue_add", st)
+	}
+}
+
 // AddRateLimited adds item after the delay its rate limiter gives it now.
-func (q *Typed[T]) AddRateLimited(item T) { q.TryAddRateLimited(item) }
+func (q *Typed[T]) AddRateLimited(item T) { q.addRateLimited(item, 0) }
 
 // TryAddRateLimited is AddRateLimited returning the delay chosen; false
 // (without asking the rate limiter) when the queue is shutting down.
 func (q *Typed[T]) TryAddRateLimited(item T) (time.Duration, bool) {
+	return q.addRateLimited(item, 0)
+}
+
+func (q *Typed[T]) addRateLimited(item T, priority int32) (time.Duration, bool) {
 	if q.ShuttingDown() {
 		return 0, false
 	}
 	delay := whenOn(q.limiter(), item, q.clock)
-	q.TryAddAfter(item, delay)
+	q.add(item, delay, true, priority)
 	return delay, true
 }
 
@@ -295,6 +367,16 @@ func (q *Typed[T]) AddBatch(items []T) int {
 	if len(items) == 0 {
 		return 0
 	}
+	if q.m != nil {
+		// The metrics want each item's result: one call per item.
+		n := 0
+		for _, it := range items {
+			if q.add(it, 0, false, 0) {
+				n++
+			}
+		}
+		return n
+	}
 	h := q.h
 	if !h.enter() {
 		return 0
@@ -353,6 +435,9 @@ func (q *Typed[T]) Get() (item T, shutdown bool) {
 		switch st {
 		case stOK:
 			if key, ok := q.ids.keyOf(id); ok {
+				if q.m != nil {
+					q.m.got(key)
+				}
 				return key, false
 			}
 			// Another goroutine's Done finished this run already.
@@ -393,6 +478,9 @@ func (q *Typed[T]) TryGet() (item T, ok bool, shutdown bool) {
 		switch st {
 		case stOK:
 			if key, found := q.ids.keyOf(id); found {
+				if q.m != nil {
+					q.m.got(key)
+				}
 				return key, true, false
 			}
 		case stTimeout:
@@ -420,6 +508,9 @@ func (q *Typed[T]) GetWithContext(ctx context.Context) (item T, shutdown bool, e
 			switch st {
 			case stOK:
 				if key, ok := q.ids.keyOf(id); ok {
+					if q.m != nil {
+						q.m.got(key)
+					}
 					item = key
 					return true
 				}
@@ -558,6 +649,9 @@ func (q *Typed[T]) resolve(dst []T, ids []uint64) []T {
 		clear(dst[out:])
 		dst = dst[:out]
 	}
+	if q.m != nil {
+		q.m.gotMany(dst[base:])
+	}
 	return dst
 }
 
@@ -574,19 +668,28 @@ func (q *Typed[T]) TryDone(item T) bool {
 	if !h.enter() {
 		return false
 	}
+	var now time.Duration
+	if q.m != nil {
+		now = q.m.begin()
+	}
 	sh := q.ids.shardOf(item)
 	sh.mu.Lock()
 	id, ok := sh.lookup(item)
-	if !ok {
-		sh.mu.Unlock()
-		h.exit()
-		return false
-	}
-	was, holds, st := queueDoneHolds(h.ptr, id)
-	if st == stOK && !holds {
-		sh.remove(item, id)
+	var was, holds bool
+	st := stOK
+	if ok {
+		was, holds, st = queueDoneHolds(h.ptr, id)
+		if st == stOK && !holds {
+			sh.remove(item, id)
+		}
 	}
 	sh.mu.Unlock()
+	if q.m != nil {
+		if st == stOK {
+			q.m.done(item, was, now)
+		}
+		q.m.end(now)
+	}
 	h.exit()
 	check("wq_queue_done_holds", st)
 	return was
@@ -598,6 +701,15 @@ func (q *Typed[T]) TryDone(item T) bool {
 func (q *Typed[T]) DoneBatch(items []T) int {
 	if len(items) == 0 {
 		return 0
+	}
+	if q.m != nil {
+		n := 0
+		for _, it := range items {
+			if q.TryDone(it) {
+				n++
+			}
+		}
+		return n
 	}
 	h := q.h
 	if !h.enter() {
@@ -657,7 +769,14 @@ func (q *Typed[T]) DelayedLen() int { return q.h.length(queueDelayedLen, "wq_que
 // already queued are still handed out, then Get reports shutdown. Items
 // waiting for a delay are dropped (and so are their interned entries).
 func (q *Typed[T]) ShutDown() {
-	q.h.shutdown()
+	if q.m != nil {
+		now := q.m.begin()
+		q.h.shutdown()
+		q.m.shutdown(now)
+		q.m.end(now)
+	} else {
+		q.h.shutdown()
+	}
 	q.sweep()
 }
 
@@ -702,6 +821,7 @@ func (q *Typed[T]) sweep() {
 // Get and Done meanwhile. A ShutDown from another goroutine ends the wait.
 // It holds its OS thread while it waits.
 func (q *Typed[T]) ShutDownWithDrain() {
+	q.m.shutdownNow()
 	q.h.drain(waitForever)
 	q.sweep()
 }
@@ -710,6 +830,7 @@ func (q *Typed[T]) ShutDownWithDrain() {
 // it reports whether the queue drained. The queue stays shut down either
 // way.
 func (q *Typed[T]) ShutDownWithDrainTimeout(timeout time.Duration) bool {
+	q.m.shutdownNow()
 	drained := q.h.drain(max(timeout, 0).Nanoseconds())
 	q.sweep()
 	return drained
@@ -733,6 +854,7 @@ func (q *Typed[T]) Close() {
 	if q.h.closed() {
 		return
 	}
+	q.m.shutdownNow()
 	q.h.close()
 	q.ids.reset()
 }

@@ -25,17 +25,26 @@ type RawQueue struct {
 	clock  *ManualClock
 	rl     TypedRateLimiter[uint64] // asked from Go; nil when the library asks its own
 	native bool
+	m      *metricsBridge[uint64] // nil: no MetricsProvider
 }
 
 // RawQueueConfig configures a RawQueue.
 type RawQueueConfig struct {
-	// Name for the queue, the "name" label of its metrics.
+	// Name for the queue: the "name" label of its metrics. Only a named
+	// queue keeps metrics.
 	Name string
+	// MetricsProvider receives the queue's metrics as client-go's queue
+	// feeds them (see TypedQueueConfig); nil: the one given to SetProvider.
+	// It sees the calls made through this RawQueue, not those C code makes
+	// on the shared queue.
+	MetricsProvider MetricsProvider
 	// Clock is a manual clock for tests; nil is the real clock.
 	Clock *ManualClock
 	// RateLimiter behind AddRateLimited; nil is
 	// DefaultTypedControllerRateLimiter[uint64]().
 	RateLimiter TypedRateLimiter[uint64]
+	// PriorityAging: see TypedQueueConfig.
+	PriorityAging time.Duration
 }
 
 // NewRawQueue returns a queue of uint64 keys with the default controller
@@ -59,12 +68,14 @@ func NewRawQueueWithConfig(config RawQueueConfig) *RawQueue {
 		q.rl = rl
 		native = idleLimiter()
 	}
-	h, err := newQueueHandle(strings.ToValidUTF8(config.Name, "\uFFFD"), native, config.Clock)
+	name := strings.ToValidUTF8(config.Name, "\uFFFD")
+	h, err := newQueueHandle(name, native, config.Clock, config.PriorityAging)
 	runtime.KeepAlive(rl)
 	if err != nil {
 		panic(err)
 	}
 	q.h = h
+	q.m = newMetricsBridge[uint64](name, config.MetricsProvider, config.Clock)
 	return q
 }
 
@@ -90,23 +101,49 @@ func WrapRawQueue(handle unsafe.Pointer) *RawQueue {
 }
 
 // Add marks key as needing processing.
-func (q *RawQueue) Add(key uint64) { q.TryAdd(key) }
+func (q *RawQueue) Add(key uint64) { q.add(key, 0, false, 0) }
 
 // TryAdd is Add reporting whether it scheduled a new run of key.
-func (q *RawQueue) TryAdd(key uint64) bool {
+func (q *RawQueue) TryAdd(key uint64) bool { return q.add(key, 0, false, 0) }
+
+func (q *RawQueue) add(key uint64, delay time.Duration, after bool, priority int32) bool {
 	h := q.h
 	if !h.enter() {
 		return false
 	}
-	added, st := queueAdd(h.ptr, key)
+	if q.m == nil {
+		added, st := addID(h.ptr, key, delay, after, priority)
+		h.exit()
+		checkAdd(st, after, priority)
+		return added
+	}
+	now := q.m.begin()
+	added, st := addID(h.ptr, key, delay, after, priority)
+	if st == stOK {
+		if after {
+			q.m.addedAfter(key, delay, priority, added, now)
+		} else {
+			q.m.added(key, added, now)
+		}
+	}
+	q.m.end(now)
 	h.exit()
-	check("wq_queue_add", st)
+	checkAdd(st, after, priority)
 	return added
 }
 
 // AddBatch adds every key with one call and returns how many scheduled a
 // new run.
 func (q *RawQueue) AddBatch(keys []uint64) int {
+	if q.m != nil {
+		n := 0
+		for _, k := range keys {
+			if q.add(k, 0, false, 0) {
+				n++
+			}
+		}
+		return n
+	}
 	h := q.h
 	if !h.enter() {
 		return 0
@@ -118,45 +155,63 @@ func (q *RawQueue) AddBatch(keys []uint64) int {
 }
 
 // AddAfter adds key once duration has passed on the queue's clock.
-func (q *RawQueue) AddAfter(key uint64, duration time.Duration) { q.TryAddAfter(key, duration) }
+func (q *RawQueue) AddAfter(key uint64, duration time.Duration) { q.add(key, duration, true, 0) }
 
 // TryAddAfter is AddAfter reporting whether it added key or set its ready
 // time.
 func (q *RawQueue) TryAddAfter(key uint64, duration time.Duration) bool {
-	h := q.h
-	if !h.enter() {
-		return false
-	}
-	added, st := queueAddAfter(h.ptr, key, duration)
-	h.exit()
-	check("wq_queue_add_after", st)
-	return added
+	return q.add(key, duration, true, 0)
 }
 
 // AddRateLimited adds key after the delay its rate limiter gives it now.
-func (q *RawQueue) AddRateLimited(key uint64) { q.TryAddRateLimited(key) }
+func (q *RawQueue) AddRateLimited(key uint64) { q.addRateLimited(key, 0) }
 
 // TryAddRateLimited is AddRateLimited returning the delay chosen; false
 // (without asking the rate limiter) when the queue is shutting down.
 func (q *RawQueue) TryAddRateLimited(key uint64) (time.Duration, bool) {
+	return q.addRateLimited(key, 0)
+}
+
+func (q *RawQueue) addRateLimited(key uint64, priority int32) (time.Duration, bool) {
 	if !q.native {
 		if q.ShuttingDown() {
 			return 0, false
 		}
 		delay := whenOn(q.rl, key, q.clock)
-		q.TryAddAfter(key, delay)
+		q.add(key, delay, true, priority)
 		return delay, true
 	}
 	h := q.h
 	if !h.enter() {
 		return 0, false
 	}
-	delay, st := queueAddRateLimited(h.ptr, key)
+	var now time.Duration
+	if q.m != nil {
+		now = q.m.begin()
+	}
+	var delay time.Duration
+	var st status
+	if priority != 0 {
+		delay, st = queueAddRateLimitedWithPriority(h.ptr, key, priority)
+	} else {
+		delay, st = queueAddRateLimited(h.ptr, key)
+	}
+	if q.m != nil {
+		if st == stOK {
+			// The library does not say what the add did; the bridge knows.
+			q.m.addedAfter(key, delay, priority, delay <= 0 && q.m.predictAdd(key), now)
+		}
+		q.m.end(now)
+	}
 	h.exit()
 	if st == stShutdown {
 		return 0, false
 	}
-	check("wq_queue_add_rate_limited", st)
+	if priority != 0 {
+		check("wq_queue_add_rate_limited_with_priority", st)
+	} else {
+		check("wq_queue_add_rate_limited", st)
+	}
 	return delay, true
 }
 
@@ -203,6 +258,9 @@ func (q *RawQueue) Get() (key uint64, shutdown bool) {
 		key, st := queueGet(h.ptr, getTimeout(spins))
 		switch st {
 		case stOK:
+			if q.m != nil {
+				q.m.got(key)
+			}
 			return key, false
 		case stShutdown:
 			return 0, true
@@ -224,6 +282,9 @@ func (q *RawQueue) TryGet() (key uint64, ok bool, shutdown bool) {
 	h.exit()
 	switch st {
 	case stOK:
+		if q.m != nil {
+			q.m.got(key)
+		}
 		return key, true, false
 	case stTimeout:
 		return 0, false, false
@@ -246,6 +307,9 @@ func (q *RawQueue) GetWithContext(ctx context.Context) (key uint64, shutdown boo
 		k, st := queueGet(h.ptr, timeout)
 		switch st {
 		case stOK:
+			if q.m != nil {
+				q.m.got(k)
+			}
 			key = k
 			return true
 		case stShutdown:
@@ -284,6 +348,9 @@ func (q *RawQueue) getBatch(dst []uint64, timeout int64) (int, bool) {
 	h.exit()
 	switch st {
 	case stOK:
+		if q.m != nil {
+			q.m.gotMany(dst[:n])
+		}
 		return n, false
 	case stTimeout:
 		return 0, false
@@ -309,6 +376,9 @@ func (q *RawQueue) GetBatchWithContext(ctx context.Context, dst []uint64) (n int
 		got, st := queueGetBatch(h.ptr, dst, timeout)
 		switch st {
 		case stOK:
+			if q.m != nil {
+				q.m.gotMany(dst[:got])
+			}
 			n = got
 			return true
 		case stShutdown:
@@ -332,6 +402,17 @@ func (q *RawQueue) TryDone(key uint64) bool {
 	if !h.enter() {
 		return false
 	}
+	if q.m != nil {
+		now := q.m.begin()
+		was, st := queueDone(h.ptr, key)
+		if st == stOK {
+			q.m.done(key, was, now)
+		}
+		q.m.end(now)
+		h.exit()
+		check("wq_queue_done", st)
+		return was
+	}
 	was, st := queueDone(h.ptr, key)
 	h.exit()
 	check("wq_queue_done", st)
@@ -341,6 +422,15 @@ func (q *RawQueue) TryDone(key uint64) bool {
 // DoneBatch is Done for every key with one call; it returns how many were
 // being processed.
 func (q *RawQueue) DoneBatch(keys []uint64) int {
+	if q.m != nil {
+		n := 0
+		for _, k := range keys {
+			if q.TryDone(k) {
+				n++
+			}
+		}
+		return n
+	}
 	h := q.h
 	if !h.enter() {
 		return 0
@@ -363,14 +453,27 @@ func (q *RawQueue) ProcessingLen() int {
 func (q *RawQueue) DelayedLen() int { return q.h.length(queueDelayedLen, "wq_queue_delayed_len") }
 
 // ShutDown stops accepting keys and releases every blocked getter.
-func (q *RawQueue) ShutDown() { q.h.shutdown() }
+func (q *RawQueue) ShutDown() {
+	if q.m != nil {
+		now := q.m.begin()
+		q.h.shutdown()
+		q.m.shutdown(now)
+		q.m.end(now)
+		return
+	}
+	q.h.shutdown()
+}
 
 // ShutDownWithDrain shuts down and waits until every queued or processing
 // key is done (see Typed.ShutDownWithDrain).
-func (q *RawQueue) ShutDownWithDrain() { q.h.drain(waitForever) }
+func (q *RawQueue) ShutDownWithDrain() {
+	q.m.shutdownNow()
+	q.h.drain(waitForever)
+}
 
 // ShutDownWithDrainTimeout is ShutDownWithDrain waiting at most timeout.
 func (q *RawQueue) ShutDownWithDrainTimeout(timeout time.Duration) bool {
+	q.m.shutdownNow()
 	return q.h.drain(max(timeout, 0).Nanoseconds())
 }
 
@@ -381,4 +484,7 @@ func (q *RawQueue) ShuttingDown() bool { return q.h.shuttingDown() }
 func (q *RawQueue) Name() string { return q.h.name }
 
 // Close shuts the queue down and frees it; see Typed.Close.
-func (q *RawQueue) Close() { q.h.close() }
+func (q *RawQueue) Close() {
+	q.m.shutdownNow()
+	q.h.close()
+}

@@ -80,11 +80,19 @@ func RunWorkers[T comparable](ctx context.Context, q TypedRateLimitingInterface[
 		item, shutdown := q.Get()
 		return item, shutdown
 	}
+	dg, fused := q.(doneTryGetter[T])
 	work := func() {
-		for ctx.Err() == nil {
-			item, stop := next()
-			if stop {
-				return
+		var item T
+		have := false // item came with the last Done
+		for {
+			if !have {
+				if ctx.Err() != nil {
+					return
+				}
+				var stop bool
+				if item, stop = next(); stop {
+					return
+				}
 			}
 			if err := handler(ctx, item); err == nil {
 				q.Forget(item)
@@ -98,7 +106,16 @@ func RunWorkers[T comparable](ctx context.Context, q TypedRateLimitingInterface[
 					opts.OnDropped(item, err)
 				}
 			}
-			q.Done(item)
+			if fused && ctx.Err() == nil {
+				// Done, and the next ready item, in one call.
+				var shutdown bool
+				if item, have, shutdown = dg.doneTryGet(item); shutdown {
+					return
+				}
+			} else {
+				q.Done(item)
+				have = false
+			}
 		}
 	}
 	var wg sync.WaitGroup

@@ -1086,6 +1086,33 @@ wq_status wq_queue_done_holds(wq_queue *queue,
                               bool *out_holds);
 
 /**
+ * `wq_queue_done_holds`, then a `wq_queue_get` that does not wait, in one
+ * call: a worker's "done with this key, the next one please" in one
+ * boundary crossing instead of two. The done takes effect before the get,
+ * exactly as two separate calls would.
+ *
+ * `*out_was_processing` and `*out_holds` (if not NULL) are those of
+ * `wq_queue_done_holds`. `*out_get_status` receives the get's status:
+ * `WQ_STATUS_OK` (the key handed out is in `*out_next_key`; the caller
+ * now processes it), `WQ_STATUS_TIMEOUT` (no key was ready) or
+ * `WQ_STATUS_SHUTDOWN` (shut down and empty); `*out_next_key` is written
+ * only with `WQ_STATUS_OK`.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue`, `out_next_key` or
+ * `out_get_status` is NULL (then nothing is done).
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; the out-pointers are NULL or valid for
+ * a write.
+ */
+wq_status wq_queue_done_holds_try_get(wq_queue *queue,
+                                      uint64_t key,
+                                      bool *out_was_processing,
+                                      bool *out_holds,
+                                      uint64_t *out_next_key,
+                                      wq_status *out_get_status);
+
+/**
  * `wq_queue_holds` for `count` keys in one call: `out_holds[i]` tells
  * whether the queue holds `keys[i]`, and `*out_held` (if not NULL)
  * receives how many it holds. `keys` and `out_holds` may be NULL when

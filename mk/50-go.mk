@@ -1,15 +1,25 @@
 # The Go binding: go/ (a cgo module over the C ABI, linking
 # target/release/libworkqueue.a), its test suite, the controller demo and
-# the benchmark against client-go.
+# the benchmarks against client-go, controller-runtime and container/heap.
 #
-#   make test-go    go vet, go test -race, and a GOGC=1 run of the tests
-#                   that catch a native handle freed too early
-#   make lint-go    gofmt
-#   make demo-go    the controller demo, in Go
-#   make bench-go   go test -bench against client-go in the same run,
-#                   medians and ratios (BENCH_GO_FLAGS to change the run)
+#   make test-go     go vet, go test -race (the package and its Prometheus
+#                    collector, go/wqprometheus), and a GOGC=1 run of the
+#                    tests that catch a native handle freed too early
+#   make test-go-priorityqueue
+#                    the controller-runtime adapter (go/priorityqueue, its
+#                    own module): vet and test, with the compile-time check
+#                    against controller-runtime's PriorityQueue. Not part
+#                    of `make test`: controller-runtime pulls in
+#                    client-go's whole typed client (about 700 packages,
+#                    minutes to compile on two cores)
+#   make lint-go     gofmt
+#   make demo-go     the controller demo, in Go
+#   make bench-go    go test -bench against client-go (go/), then the
+#                    priority benchmark against controller-runtime and
+#                    container/heap (go/priorityqueue), medians and ratios
+#                    (BENCH_GO_FLAGS to change the run)
 #
-# Modules (client-go for the tests and the benchmark) come from the Go
+# Modules (client-go, client_golang, controller-runtime) come from the Go
 # module proxy on first use; go.sum pins them.
 
 BUILD_TARGETS += build-go
@@ -18,7 +28,7 @@ DEMO_TARGETS += demo-go
 BENCH_TARGETS += bench-go
 LINT_TARGETS += lint-go
 
-.PHONY: build-go test-go lint-go demo-go bench-go
+.PHONY: build-go test-go test-go-priorityqueue lint-go demo-go bench-go
 
 GO ?= go
 GO_DIR := go
@@ -27,7 +37,7 @@ GO_DIR := go
 GO_ENV := CGO_ENABLED=1
 # The tests the GOGC=1 run repeats: with a collection at almost every
 # allocation, a handle freed while still in use would crash them.
-GO_GC_TESTS := Lifetime|Close|Interner|Conformance|ShutDown|GetWith|GarbageCollection|Shared
+GO_GC_TESTS := Lifetime|Close|Interner|Conformance|ShutDown|GetWith|GarbageCollection|Shared|Scheduling|Metric
 BENCH_GO_FLAGS ?= -benchtime=500ms -count=5
 
 build-go: build-c
@@ -46,6 +56,12 @@ lint-go:
 demo-go: build-c
 	cd $(GO_DIR) && $(GO_ENV) $(GO) run ./examples/controller
 
+test-go-priorityqueue: build-c
+	cd $(GO_DIR)/priorityqueue && $(GO_ENV) $(GO) vet ./...
+	cd $(GO_DIR)/priorityqueue && $(GO_ENV) $(GO) test -count=1 ./...
+
 bench-go: build-c
 	cd $(GO_DIR) && set -o pipefail && $(GO_ENV) $(GO) test -run '^$$' -bench . $(BENCH_GO_FLAGS) . \
 	  | $(GO) run ./internal/benchratio
+	cd $(GO_DIR)/priorityqueue && set -o pipefail && $(GO_ENV) $(GO) test -run '^$$' -bench . $(BENCH_GO_FLAGS) . \
+	  | $(GO) -C .. run ./internal/benchratio

@@ -1,11 +1,12 @@
 //! Whether a queue still holds a key: what a binding that maps its own keys
 //! to `uint64_t` ids (the Go binding's interner) asks before it forgets an
 //! id, so that its key table stays as small as the queue. `wq_queue_holds`
-//! and its batch form, and `wq_queue_done_holds`, the done that answers
-//! the question in the same crossing.
+//! and its batch form, `wq_queue_done_holds`, the done that answers the
+//! question in the same crossing, and `wq_queue_done_holds_try_get`, which
+//! also takes the next ready key (a worker's "done, next please").
 
 use crate::boundary::{arg, boundary, out, out_opt, slice, slice_out, write_opt};
-use crate::queue::wq_queue;
+use crate::queue::{get_error, wq_queue};
 use crate::status::wq_status;
 
 /// Stores in `*out_holds` whether the queue may still hand out `key` (it is
@@ -65,6 +66,55 @@ pub unsafe extern "C" fn wq_queue_done_holds(
         let holds = out_opt(out_holds);
         write_opt(was_processing, queue.queue.done(&key));
         write_opt(holds, queue.queue.holds(&key));
+        Ok(())
+    })
+}
+
+/// `wq_queue_done_holds`, then a `wq_queue_get` that does not wait, in one
+/// call: a worker's "done with this key, the next one please" in one
+/// boundary crossing instead of two. The done takes effect before the get,
+/// exactly as two separate calls would.
+///
+/// `*out_was_processing` and `*out_holds` (if not NULL) are those of
+/// `wq_queue_done_holds`. `*out_get_status` receives the get's status:
+/// `WQ_STATUS_OK` (the key handed out is in `*out_next_key`; the caller
+/// now processes it), `WQ_STATUS_TIMEOUT` (no key was ready) or
+/// `WQ_STATUS_SHUTDOWN` (shut down and empty); `*out_next_key` is written
+/// only with `WQ_STATUS_OK`.
+///
+/// Returns `WQ_STATUS_NULL_ARGUMENT` if `queue`, `out_next_key` or
+/// `out_get_status` is NULL (then nothing is done).
+///
+/// # Safety
+/// `queue` is NULL or a live handle; the out-pointers are NULL or valid for
+/// a write.
+#[no_mangle]
+pub unsafe extern "C" fn wq_queue_done_holds_try_get(
+    queue: *mut wq_queue,
+    key: u64,
+    out_was_processing: *mut bool,
+    out_holds: *mut bool,
+    out_next_key: *mut u64,
+    out_get_status: *mut wq_status,
+) -> wq_status {
+    boundary!({
+        // SAFETY: the caller passes NULL or a live handle.
+        let queue = unsafe { arg(queue) }?;
+        let out_next_key = out(out_next_key)?;
+        let out_get_status = out(out_get_status)?;
+        let was_processing = out_opt(out_was_processing);
+        let holds = out_opt(out_holds);
+        write_opt(was_processing, queue.queue.done(&key));
+        write_opt(holds, queue.queue.holds(&key));
+        match queue.queue.try_get() {
+            Ok(next) => {
+                out_next_key.write(next);
+                out_get_status.write(wq_status::Ok);
+            }
+            Err(error) => {
+                out_get_status.write(get_error(error));
+            }
+        }
         Ok(())
     })
 }
@@ -227,6 +277,115 @@ mod tests {
             wq_queue_free(queue);
             wq_rate_limiter_free(limiter);
             wq_manual_clock_free(clock);
+        }
+    }
+
+    #[test]
+    fn done_holds_try_get_is_done_then_get() {
+        let mut queue = ptr::null_mut();
+        let (mut was, mut still) = (false, false);
+        let mut next = 0_u64;
+        let mut get = wq_status::Panic;
+        // SAFETY: a live queue and valid out-pointers.
+        unsafe {
+            assert_eq!(wq_queue_new(ptr::null(), &mut queue), wq_status::Ok);
+            for key in [1_u64, 2] {
+                assert_eq!(wq_queue_add(queue, key, ptr::null_mut()), wq_status::Ok);
+            }
+            let mut key = 0;
+            assert_eq!(wq_queue_get(queue, WQ_NO_WAIT, &mut key), wq_status::Ok);
+            assert_eq!(key, 1);
+            assert_eq!(wq_queue_add(queue, 1, ptr::null_mut()), wq_status::Ok);
+            // Done of 1 (added again: queued behind 2), then the next key.
+            assert_eq!(
+                wq_queue_done_holds_try_get(queue, 1, &mut was, &mut still, &mut next, &mut get),
+                wq_status::Ok
+            );
+            assert!(was && still);
+            assert_eq!((get, next), (wq_status::Ok, 2));
+            assert_eq!(
+                wq_queue_done_holds_try_get(queue, 2, &mut was, &mut still, &mut next, &mut get),
+                wq_status::Ok
+            );
+            assert!(was && !still);
+            assert_eq!((get, next), (wq_status::Ok, 1));
+            next = 77;
+            assert_eq!(
+                wq_queue_done_holds_try_get(queue, 1, &mut was, &mut still, &mut next, &mut get),
+                wq_status::Ok
+            );
+            assert!(was && !still);
+            assert_eq!(
+                (get, next),
+                (wq_status::Timeout, 77),
+                "nothing ready, key untouched"
+            );
+            // Done of a key not processing changes nothing; the get still runs.
+            assert_eq!(
+                wq_queue_done_holds_try_get(
+                    queue,
+                    9,
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                    &mut next,
+                    &mut get
+                ),
+                wq_status::Ok
+            );
+            assert_eq!(get, wq_status::Timeout);
+            assert_eq!(wq_queue_add(queue, 3, ptr::null_mut()), wq_status::Ok);
+            assert_eq!(wq_queue_shutdown(queue), wq_status::Ok);
+            assert_eq!(
+                wq_queue_done_holds_try_get(queue, 9, &mut was, &mut still, &mut next, &mut get),
+                wq_status::Ok
+            );
+            assert_eq!(
+                (get, next),
+                (wq_status::Ok, 3),
+                "queued keys are handed out after shutdown"
+            );
+            assert_eq!(
+                wq_queue_done_holds_try_get(queue, 3, &mut was, &mut still, &mut next, &mut get),
+                wq_status::Ok
+            );
+            assert!(was && !still);
+            assert_eq!(get, wq_status::Shutdown);
+            // Required out-pointers: nothing is done without them.
+            assert_eq!(wq_queue_add(queue, 4, ptr::null_mut()), wq_status::Ok);
+            assert_eq!(
+                wq_queue_done_holds_try_get(
+                    queue,
+                    3,
+                    &mut was,
+                    &mut still,
+                    ptr::null_mut(),
+                    &mut get
+                ),
+                wq_status::NullArgument
+            );
+            assert_eq!(
+                wq_queue_done_holds_try_get(
+                    queue,
+                    3,
+                    &mut was,
+                    &mut still,
+                    &mut next,
+                    ptr::null_mut()
+                ),
+                wq_status::NullArgument
+            );
+            assert_eq!(
+                wq_queue_done_holds_try_get(
+                    ptr::null_mut(),
+                    3,
+                    &mut was,
+                    &mut still,
+                    &mut next,
+                    &mut get
+                ),
+                wq_status::NullArgument
+            );
+            wq_queue_free(queue);
         }
     }
 

@@ -9,11 +9,19 @@
 // controller rate limiter. When the informers stop, ShutDownWithDrain
 // processes every key still queued.
 //
+// The queue is named ("controller-demo"), so the library keeps client-go's
+// metrics for it: part 1 ends with a summary of them (Metrics) and the size
+// of the Prometheus text a /metrics endpoint would serve (PrometheusText).
+//
 // Part 2: the same work written the client-go way — a
 // processNextWorkItem loop over the TypedRateLimitingInterface only — to
 // show the drop-in: only the import and the constructor differ from a
 // client-go controller. Workers wait with GetWithContext and stop when
-// their context is cancelled.
+// their context is cancelled. Its queue is given a client-go
+// MetricsProvider (a small counting one here; component-base's or
+// controller-runtime's in a real controller), which the queue feeds as
+// client-go's does; the demo ends with what the provider received next to
+// the library's own figures.
 //
 //	go run ./examples/controller        (WQ_DEMO_QUICK=1: a shorter run)
 package main
@@ -161,7 +169,7 @@ func part1(updates int) error {
 		informers, objects, workers, failurePercent)
 	q := workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.DefaultTypedControllerRateLimiter[string](),
-		workqueue.TypedRateLimitingQueueConfig[string]{Name: "objects"})
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: "controller-demo"})
 	defer q.Close()
 	ks := keys()
 	st := &stats{seen: map[string]bool{}}
@@ -215,6 +223,7 @@ func part1(updates int) error {
 		{"elapsed", elapsed.Round(10 * time.Millisecond).String()},
 	}
 	printRows(rows)
+	printMetrics(q)
 	switch {
 	case len(st.seen) != objects:
 		return fmt.Errorf("only %d of %d objects were reconciled", len(st.seen), objects)
@@ -237,8 +246,9 @@ func part2(updates int) error {
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](5*time.Millisecond, 1000*time.Second),
 		&workqueue.TypedBucketRateLimiter[string]{Limiter: rate.NewLimiter(rate.Limit(1000), 100)},
 	)
+	provider := &countingProvider{}
 	q := workqueue.NewTypedRateLimitingQueueWithConfig(limiter,
-		workqueue.TypedRateLimitingQueueConfig[string]{Name: "client-go-style"})
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: "client-go-style", MetricsProvider: provider})
 	defer q.Close()
 	var queue workqueue.TypedRateLimitingInterface[string] = q // what a controller struct holds
 	ks := keys()
@@ -293,8 +303,97 @@ func part2(updates int) error {
 	if q.ShuttingDown() {
 		return errors.New("cancelling the workers must not shut the queue down")
 	}
+	m, _ := q.Metrics()
+	fmt.Printf("\nmetrics fed to the MetricsProvider (workqueue_*{name=%q}), next to the library's\n", q.Name())
+	printRows([][2]string{
+		{"adds_total", fmt.Sprintf("%d (library %d)", provider.adds.n.Load(), m.Adds)},
+		{"retries_total", fmt.Sprintf("%d (library %d)", provider.retries.n.Load(), m.Retries)},
+		{"depth", fmt.Sprintf("%d (library %d)", provider.depth.n.Load(), m.Depth)},
+		{"queue_duration", fmt.Sprintf("%d observations, mean %.3f ms (library %d, %.3f ms)",
+			provider.latency.count.Load(), provider.latency.meanMs(), m.QueueDuration.Count, meanMs(m.QueueDuration))},
+		{"work_duration", fmt.Sprintf("%d observations, mean %.3f ms (library %d, %.3f ms)",
+			provider.work.count.Load(), provider.work.meanMs(), m.WorkDuration.Count, meanMs(m.WorkDuration))},
+	})
+	if provider.adds.n.Load() != int64(m.Adds) || provider.work.count.Load() != int64(m.WorkDuration.Count) {
+		return errors.New("the provider and the library disagree")
+	}
 	return nil
 }
+
+// printMetrics summarises a named queue's metrics, as a scrape would show
+// them.
+func printMetrics(q *workqueue.Typed[string]) {
+	m, ok := q.Metrics()
+	if !ok {
+		return
+	}
+	fmt.Printf("\nmetrics (workqueue_*{name=%q})\n", q.Name())
+	var buckets []string
+	for i, n := range m.WorkDuration.Buckets {
+		if n != 0 {
+			buckets = append(buckets, fmt.Sprintf("<=%gs: %d", workqueue.MetricsBucketBounds[i], n))
+		}
+	}
+	printRows([][2]string{
+		{"adds_total", fmt.Sprint(m.Adds)},
+		{"retries_total", fmt.Sprint(m.Retries)},
+		{"depth", fmt.Sprint(m.Depth)},
+		{"queue_duration", fmt.Sprintf("%d observations, mean %.3f ms", m.QueueDuration.Count, meanMs(m.QueueDuration))},
+		{"work_duration", fmt.Sprintf("%d observations, mean %.3f ms", m.WorkDuration.Count, meanMs(m.WorkDuration))},
+		{"work_duration buckets", strings.Join(buckets, " ")},
+		{"unfinished_work", fmt.Sprintf("%.3f s (longest running %.3f s)", m.UnfinishedWorkSeconds, m.LongestRunningProcessorSeconds)},
+		{"scrape", fmt.Sprintf("%d bytes of Prometheus text (PrometheusText)", len(workqueue.PrometheusText()))},
+	})
+}
+
+func meanMs(h workqueue.Histogram) float64 {
+	if h.Count == 0 {
+		return 0
+	}
+	return 1e3 * h.Sum / float64(h.Count)
+}
+
+// countingProvider is a client-go MetricsProvider that counts; a real
+// controller passes component-base's or its own Prometheus provider.
+type countingProvider struct {
+	depth, adds, retries, unfinished, longest counter
+	latency, work                             observer
+}
+
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) Inc()        { c.n.Add(1) }
+func (c *counter) Dec()        { c.n.Add(-1) }
+func (c *counter) Set(float64) {}
+
+type observer struct {
+	count atomic.Int64
+	sumNs atomic.Int64
+}
+
+func (o *observer) Observe(seconds float64) {
+	o.count.Add(1)
+	o.sumNs.Add(int64(seconds * 1e9))
+}
+
+func (o *observer) meanMs() float64 {
+	if n := o.count.Load(); n > 0 {
+		return float64(o.sumNs.Load()) / 1e6 / float64(n)
+	}
+	return 0
+}
+
+func (p *countingProvider) NewDepthMetric(string) workqueue.GaugeMetric            { return &p.depth }
+func (p *countingProvider) NewAddsMetric(string) workqueue.CounterMetric           { return &p.adds }
+func (p *countingProvider) NewLatencyMetric(string) workqueue.HistogramMetric      { return &p.latency }
+func (p *countingProvider) NewWorkDurationMetric(string) workqueue.HistogramMetric { return &p.work }
+func (p *countingProvider) NewUnfinishedWorkSecondsMetric(string) workqueue.SettableGaugeMetric {
+	return &p.unfinished
+}
+func (p *countingProvider) NewLongestRunningProcessorSecondsMetric(string) workqueue.SettableGaugeMetric {
+	return &p.longest
+}
+func (p *countingProvider) NewRetriesMetric(string) workqueue.CounterMetric { return &p.retries }
 
 func printRows(rows [][2]string) {
 	width := 0

@@ -1,10 +1,12 @@
 // Command benchratio reads `go test -bench` output on stdin (run with
 // -count N for N samples per benchmark), echoes it, and prints the median
-// time of every benchmark with the ratio of client-go's time to this
-// package's: above 1.00x this package is faster.
+// time of every benchmark with its ratio to each reference measured in the
+// same run: the reference's time / this package's, so above 1.00x this
+// package is faster.
 //
-// Benchmarks pair up by name: .../<keys>/client-go against every other
-// .../<keys>/<variant>.
+// Benchmarks pair up by name: .../<group>/<variant> against the variants
+// of the same group named after a reference: client-go,
+// controller-runtime, heap.
 //
 //	go test -run '^$' -bench . -count 5 | go run ./internal/benchratio
 package main
@@ -20,6 +22,18 @@ import (
 )
 
 var line = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+([0-9.]+) ns/op`)
+
+// references, in the order their columns are printed.
+var references = []string{"client-go", "controller-runtime", "heap"}
+
+func isReference(variant string) bool {
+	for _, r := range references {
+		if variant == r {
+			return true
+		}
+	}
+	return false
+}
 
 func main() {
 	samples := map[string][]float64{}
@@ -55,19 +69,30 @@ func main() {
 		return (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
 	fmt.Println()
-	fmt.Printf("%-40s %14s %14s %10s\n", "benchmark (median of samples)", "ns/key", "client-go", "ratio")
+	fmt.Printf("%-44s %10s   %-20s %10s %9s\n", "benchmark (median of samples)", "ns/key", "reference", "ns/key", "ratio")
 	for _, name := range order {
 		i := strings.LastIndex(name, "/")
-		if i < 0 || name[i+1:] == "client-go" {
+		if i < 0 || isReference(name[i+1:]) {
 			continue
 		}
-		base := name[:i] + "/client-go"
-		ref, ok := samples[base]
-		if !ok {
-			continue
+		ours := median(samples[name])
+		printed := false
+		for _, r := range references {
+			ref, ok := samples[name[:i]+"/"+r]
+			if !ok {
+				continue
+			}
+			theirs := median(ref)
+			label := name
+			if printed {
+				label = ""
+			}
+			fmt.Printf("%-44s %10.1f   %-20s %10.1f %8.2fx\n", label, ours, r, theirs, theirs/ours)
+			printed = true
 		}
-		ours, theirs := median(samples[name]), median(ref)
-		fmt.Printf("%-40s %14.1f %14.1f %9.2fx\n", name, ours, theirs, theirs/ours)
+		if !printed {
+			fmt.Printf("%-44s %10.1f\n", name, ours)
+		}
 	}
-	fmt.Println("(ratio: client-go time / this package's time per key; above 1.00x is faster than client-go)")
+	fmt.Println("(ratio: the reference's time / this package's time per key; above 1.00x is faster than the reference)")
 }
