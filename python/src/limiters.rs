@@ -97,9 +97,9 @@ fn max_tracked_keys(value: Option<i64>) -> PyResult<usize> {
 
 /// Per-key exponential backoff: the n-th failure of a key (from 0) waits
 /// ``base_delay * 2**n`` seconds, never more than ``max_delay``, and never
-/// overflows to zero. Remembers at most ``max_tracked_keys`` keys (the
-/// least recently failed are forgotten first), so a controller that never
-/// calls ``forget`` does not leak.
+/// overflows to zero. Remembers at most ``max_tracked_keys`` keys (keys
+/// that have not failed for a while are forgotten first), so a controller
+/// that never calls ``forget`` does not leak.
 #[pyclass(frozen, extends = PyRateLimiter, name = "ItemExponentialFailureRateLimiter", module = "workqueue")]
 pub struct PyExponential;
 

@@ -2,9 +2,12 @@
 //!
 //! client-go's limiters keep an entry per failed key until `Forget`; a
 //! controller that forgets to call it leaks. This table holds at most
-//! `capacity` keys: inserting into a full table first drops the eighth of
-//! entries used least recently (one O(n) selection per n/8 inserts, so
-//! O(1) amortised). A dropped key simply starts its backoff from scratch.
+//! `capacity` keys in two generations of `capacity / 2`: keys go into the
+//! young one; a key found in the old one moves to the young one; when the
+//! young one is full it becomes the old one and the previous old one is
+//! dropped whole. So the keys forgotten are those not used for a whole
+//! generation (an approximation of least-recently-used that costs O(1) per
+//! call, with no scan). A dropped key simply starts its backoff again.
 
 use crate::hash::FastHashMap;
 use crate::spin_lock::SpinLock;
@@ -14,83 +17,73 @@ use std::hash::Hash;
 pub const DEFAULT_MAX_TRACKED_KEYS: usize = 1 << 17;
 
 pub(crate) struct KeyTable<K, V> {
-    inner: SpinLock<Table<K, V>>,
-    capacity: usize,
+    inner: SpinLock<Generations<K, V>>,
+    /// Keys per generation: half the capacity, at least one.
+    generation: usize,
+    /// Whether an old generation fits beside a full young one (not for a
+    /// capacity of 1).
+    keep_old: bool,
 }
 
-struct Table<K, V> {
-    entries: FastHashMap<K, Tracked<V>>,
-    /// Logical time of the last use, for eviction.
-    tick: u64,
-}
-
-struct Tracked<V> {
-    value: V,
-    last_used: u64,
+struct Generations<K, V> {
+    young: FastHashMap<K, V>,
+    old: FastHashMap<K, V>,
 }
 
 impl<K: Hash + Eq + Clone, V: Default + Copy> KeyTable<K, V> {
     /// A table of at most `capacity` keys (at least 1).
     pub(crate) fn new(capacity: usize) -> Self {
+        let generation = (capacity / 2).max(1);
         KeyTable {
-            inner: SpinLock::new(Table {
-                entries: FastHashMap::default(),
-                tick: 0,
+            inner: SpinLock::new(Generations {
+                young: FastHashMap::default(),
+                old: FastHashMap::default(),
             }),
-            capacity: capacity.max(1),
+            generation,
+            keep_old: 2 * generation <= capacity,
         }
     }
 
     /// Applies `update` to the key's value (default when absent) and
     /// returns what it returns.
     pub(crate) fn update<R>(&self, key: &K, update: impl FnOnce(&mut V) -> R) -> R {
-        let mut table = self.inner.lock();
-        table.tick += 1;
-        let tick = table.tick;
-        if let Some(tracked) = table.entries.get_mut(key) {
-            tracked.last_used = tick;
-            return update(&mut tracked.value);
+        let mut tables = self.inner.lock();
+        if let Some(value) = tables.young.get_mut(key) {
+            return update(value);
         }
-        if table.entries.len() >= self.capacity {
-            table.evict_least_recent(self.capacity);
-        }
-        let mut value = V::default();
+        let mut value = tables.old.remove(key).unwrap_or_default();
         let result = update(&mut value);
-        table.entries.insert(
-            key.clone(),
-            Tracked {
-                value,
-                last_used: tick,
-            },
-        );
+        if tables.young.len() >= self.generation {
+            let young = std::mem::take(&mut tables.young);
+            tables.old = if self.keep_old {
+                young
+            } else {
+                FastHashMap::default()
+            };
+        }
+        tables.young.insert(key.clone(), value);
         result
     }
 
     pub(crate) fn get(&self, key: &K) -> V {
-        self.inner
-            .lock()
-            .entries
+        let tables = self.inner.lock();
+        tables
+            .young
             .get(key)
-            .map_or_else(V::default, |tracked| tracked.value)
+            .or_else(|| tables.old.get(key))
+            .copied()
+            .unwrap_or_default()
     }
 
     pub(crate) fn remove(&self, key: &K) {
-        self.inner.lock().entries.remove(key);
+        let mut tables = self.inner.lock();
+        tables.young.remove(key);
+        tables.old.remove(key);
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.inner.lock().entries.len()
-    }
-}
-
-impl<K: Hash + Eq, V> Table<K, V> {
-    fn evict_least_recent(&mut self, capacity: usize) {
-        let evict = (capacity / 8).max(1);
-        let mut ticks: Vec<u64> = self.entries.values().map(|t| t.last_used).collect();
-        let (_, cutoff, _) = ticks.select_nth_unstable(evict - 1);
-        let cutoff = *cutoff;
-        // Ticks are unique, so exactly `evict` entries are at or below it.
-        self.entries.retain(|_, tracked| tracked.last_used > cutoff);
+        let tables = self.inner.lock();
+        tables.young.len() + tables.old.len()
     }
 }
 
@@ -99,21 +92,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_full_table_drops_the_least_recently_used_eighth() {
-        let table: KeyTable<u32, u32> = KeyTable::new(16);
-        for key in 0..16 {
+    fn keys_unused_for_a_whole_generation_are_dropped() {
+        let table: KeyTable<u32, u32> = KeyTable::new(8);
+        for key in 0..8 {
             table.update(&key, |v| *v += 1);
         }
-        table.update(&0, |v| *v += 1); // 0 is now the most recent
-        table.update(&100, |v| *v += 1); // full: drops 1 and 2
-        assert_eq!(table.len(), 15);
+        assert_eq!(table.len(), 8, "full: 0..4 old, 4..8 young");
+        table.update(&0, |v| *v += 1); // 0 moves up; 1..4 are dropped
         assert_eq!(table.get(&0), 2);
         assert_eq!(table.get(&1), 0);
-        assert_eq!(table.get(&2), 0);
-        assert_eq!(table.get(&3), 1);
+        assert_eq!(table.get(&3), 0);
+        assert_eq!(table.get(&7), 1, "the previous young generation is kept");
         for key in 1000..100_000 {
             table.update(&key, |v| *v += 1);
+            assert!(table.len() <= 8);
         }
-        assert!(table.len() <= 16);
+        table.remove(&99_999);
+        assert_eq!(table.get(&99_999), 0);
+        let single: KeyTable<u32, u32> = KeyTable::new(1);
+        for key in 0..10 {
+            single.update(&key, |v| *v += 1);
+            assert_eq!(single.len(), 1);
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! delay however many failures it has seen) and with bounded memory: a
 //! limiter that tracks keys remembers at most
 //! [`DEFAULT_MAX_TRACKED_KEYS`] of them (configurable), forgetting the
-//! least recently failed eighth when full, so a controller that never
+//! keys unused for a whole generation when full, so a controller that never
 //! calls `forget` does not leak.
 
 mod exponential;
