@@ -568,23 +568,10 @@ impl<K: Key> Queue<K> {
         let mut st = self.shared.state.lock();
         self.promote_due(&mut st);
         let finished = st.queue.done(key);
-        let wakeup = if finished == Finished::NotProcessing {
-            Wakeup::Nobody
-        } else {
-            self.shared.report_readiness(&mut st);
-            st.wakeup_after_change()
-        };
-        let wake_drain = if st.queue.drained() {
-            st.drainers.claim_all()
-        } else {
-            None
-        };
-        drop(st);
-        self.shared.wake_getters(wakeup);
-        if let Some(generation) = wake_drain {
-            self.shared.drain.unpark_all(generation);
-        }
-        finished != Finished::NotProcessing
+        let requeued = usize::from(finished == Finished::Requeued);
+        let processed = finished != Finished::NotProcessing;
+        self.leave_done(st, usize::from(processed), requeued);
+        processed
     }
 
     /// [`Queue::done`] for every key, under one lock per
@@ -595,11 +582,11 @@ impl<K: Key> Queue<K> {
         K: 'k,
     {
         let mut keys = keys.into_iter().peekable();
-        let mut finished = 0;
+        let mut total = 0;
         while keys.peek().is_some() {
             let mut st = self.shared.state.lock();
             self.promote_due(&mut st);
-            let mut requeued = 0;
+            let (mut finished, mut requeued) = (0, 0);
             for key in keys.by_ref().take(LOCK_HOLD_KEYS) {
                 match st.queue.done(key) {
                     Finished::Requeued => {
@@ -610,33 +597,44 @@ impl<K: Key> Queue<K> {
                     Finished::NotProcessing => {}
                 }
             }
+            self.leave_done(st, finished, requeued);
+            total += finished;
+        }
+        total
+    }
+
+    /// Unlocks after `finished` keys were done (`requeued` of them queued
+    /// again): one getter woken per requeued key while sleepers are left,
+    /// or all of them once the queue is exhausted, and the drain waiters
+    /// once it has drained.
+    fn leave_done(&self, mut st: SpinGuard<'_, Locked<K>>, finished: usize, requeued: usize) {
+        let mut ones = 0;
+        let mut all = Wakeup::Nobody;
+        if finished > 0 {
             self.shared.report_readiness(&mut st);
-            // One wakeup per requeued key while sleepers are left, or all
-            // of them once the queue is exhausted.
-            let mut wakeups = Vec::new();
             for _ in 0..requeued.max(1) {
-                let wakeup = st.wakeup_after_change();
-                if wakeup != Wakeup::Nobody {
-                    wakeups.push(wakeup);
+                match st.wakeup_after_change() {
+                    Wakeup::One => ones += 1,
+                    other => {
+                        all = other;
+                        break;
+                    }
                 }
-                if wakeup != Wakeup::One {
-                    break;
-                }
-            }
-            let wake_drain = if st.queue.drained() {
-                st.drainers.claim_all()
-            } else {
-                None
-            };
-            drop(st);
-            for wakeup in wakeups {
-                self.shared.wake_getters(wakeup);
-            }
-            if let Some(generation) = wake_drain {
-                self.shared.drain.unpark_all(generation);
             }
         }
-        finished
+        let wake_drain = if st.queue.drained() {
+            st.drainers.claim_all()
+        } else {
+            None
+        };
+        drop(st);
+        for _ in 0..ones {
+            self.shared.getters.unpark_one();
+        }
+        self.shared.wake_getters(all);
+        if let Some(generation) = wake_drain {
+            self.shared.drain.unpark_all(generation);
+        }
     }
 
     /// Stops accepting keys and wakes every blocked getter; queued keys are
