@@ -49,6 +49,11 @@ pub(crate) fn timeout(timeout_ns: i64) -> Result<Option<Duration>, wq_status> {
     }
 }
 
+/// A delay as the ABI's `uint64_t` nanoseconds, saturating at `UINT64_MAX`.
+pub(crate) fn delay_ns(delay: Duration) -> u64 {
+    u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// Creates a manual clock at time 0 and stores it in `*out_clock`. Free it
 /// with `wq_manual_clock_free`.
 ///

@@ -3,7 +3,7 @@
 //! queue that never sees another priority stays a plain FIFO.
 
 use crate::boundary::{arg, boundary, out, out_opt, slice_out, write_opt};
-use crate::clock::timeout;
+use crate::clock::{delay_ns, timeout};
 use crate::queue::{get_error, wq_queue};
 use crate::status::wq_status;
 use std::time::Duration;
@@ -83,10 +83,7 @@ pub unsafe extern "C" fn wq_queue_add_rate_limited_with_priority(
             .queue
             .add_rate_limited_with_priority(key, priority)
             .ok_or(wq_status::Shutdown)?;
-        write_opt(
-            out_opt(out_delay_ns),
-            u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX),
-        );
+        write_opt(out_opt(out_delay_ns), delay_ns(delay));
         Ok(())
     })
 }

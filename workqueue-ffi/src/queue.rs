@@ -3,7 +3,7 @@
 use crate::boundary::{
     arg, boundary, free_handle, into_handle, out, out_opt, run_void, slice, slice_out, write_opt,
 };
-use crate::clock::{timeout, wq_manual_clock};
+use crate::clock::{delay_ns, timeout, wq_manual_clock};
 use crate::rate_limiter::wq_rate_limiter;
 use crate::status::wq_status;
 use std::ffi::{c_char, c_int, CStr, CString};
@@ -246,10 +246,7 @@ pub unsafe extern "C" fn wq_queue_add_rate_limited(
             .queue
             .add_rate_limited(key)
             .ok_or(wq_status::Shutdown)?;
-        write_opt(
-            out_opt(out_delay_ns),
-            u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX),
-        );
+        write_opt(out_opt(out_delay_ns), delay_ns(delay));
         Ok(())
     })
 }
@@ -448,6 +445,24 @@ pub unsafe extern "C" fn wq_queue_num_requeues(
     })
 }
 
+/// A `*_len` call: checks its arguments, then reads one count.
+///
+/// # Safety
+/// `queue` is NULL or a live handle; `out_len` is NULL or valid for a write.
+unsafe fn count(
+    queue: *const wq_queue,
+    out_len: *mut usize,
+    read: impl FnOnce(&Queue<u64>) -> usize,
+) -> wq_status {
+    boundary!({
+        // SAFETY: forwarded to the caller.
+        let queue = unsafe { arg(queue) }?;
+        let out_len = out(out_len)?;
+        out_len.write(read(&queue.queue));
+        Ok(())
+    })
+}
+
 /// Stores in `*out_len` how many keys are ready to be handed out: not those
 /// being processed, not those waiting for a delay (due ones count).
 ///
@@ -457,13 +472,8 @@ pub unsafe extern "C" fn wq_queue_num_requeues(
 /// `queue` is NULL or a live handle; `out_len` is NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn wq_queue_len(queue: *const wq_queue, out_len: *mut usize) -> wq_status {
-    boundary!({
-        // SAFETY: the caller passes NULL or a live handle.
-        let queue = unsafe { arg(queue) }?;
-        let out_len = out(out_len)?;
-        out_len.write(queue.queue.len());
-        Ok(())
-    })
+    // SAFETY: forwarded to the caller.
+    unsafe { count(queue, out_len, Queue::len) }
 }
 
 /// Stores in `*out_len` how many keys are handed out and not yet done.
@@ -477,13 +487,8 @@ pub unsafe extern "C" fn wq_queue_processing_len(
     queue: *const wq_queue,
     out_len: *mut usize,
 ) -> wq_status {
-    boundary!({
-        // SAFETY: the caller passes NULL or a live handle.
-        let queue = unsafe { arg(queue) }?;
-        let out_len = out(out_len)?;
-        out_len.write(queue.queue.processing_len());
-        Ok(())
-    })
+    // SAFETY: forwarded to the caller.
+    unsafe { count(queue, out_len, Queue::processing_len) }
 }
 
 /// Stores in `*out_len` how many keys wait for a delay that has not passed.
@@ -497,13 +502,8 @@ pub unsafe extern "C" fn wq_queue_delayed_len(
     queue: *const wq_queue,
     out_len: *mut usize,
 ) -> wq_status {
-    boundary!({
-        // SAFETY: the caller passes NULL or a live handle.
-        let queue = unsafe { arg(queue) }?;
-        let out_len = out(out_len)?;
-        out_len.write(queue.queue.delayed_len());
-        Ok(())
-    })
+    // SAFETY: forwarded to the caller.
+    unsafe { count(queue, out_len, Queue::delayed_len) }
 }
 
 /// Stops accepting keys and wakes every blocked getter; keys already

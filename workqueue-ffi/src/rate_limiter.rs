@@ -3,7 +3,7 @@
 use crate::boundary::{
     arg, boundary, free_handle, into_handle, out, run_void, slice, Out, Outcome,
 };
-use crate::clock::{clock_or_real, wq_manual_clock};
+use crate::clock::{clock_or_real, delay_ns, wq_manual_clock};
 use crate::status::wq_status;
 use std::sync::Arc;
 use std::time::Duration;
@@ -242,7 +242,7 @@ pub unsafe extern "C" fn wq_rate_limiter_when(
         // SAFETY: the caller passes NULL or a live clock handle.
         let now = unsafe { clock_or_real(clock) }.now();
         let delay = limiter.limiter.when(&key, now);
-        out_delay_ns.write(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX));
+        out_delay_ns.write(delay_ns(delay));
         Ok(())
     })
 }
