@@ -68,6 +68,48 @@ where
     }
 }
 
+/// A get or pop as the queues offer it. `attempt(wait)` waits at most
+/// `wait` (`None`: as long as it likes) and returns `Err(empty)` when
+/// nothing came in that time. The first attempt does not wait and stays
+/// attached; then, if `block` and `timeout` (`None`: no limit) allow, the
+/// attempts go on as [`wait_detached`] runs them. Returns the last
+/// attempt's result (`Err(empty)` when nothing came in time).
+pub fn get_blocking<T, E, F>(
+    py: Python<'_>,
+    block: bool,
+    timeout: Option<Duration>,
+    empty: E,
+    mut attempt: F,
+) -> PyResult<Result<T, E>>
+where
+    T: Send,
+    E: PartialEq + Send + Sync,
+    F: FnMut(Option<Duration>) -> Result<T, E> + Send,
+{
+    let first = attempt(Some(Duration::ZERO));
+    if first.as_ref().err() != Some(&empty) || !block || timeout == Some(Duration::ZERO) {
+        return Ok(first);
+    }
+    let waited = wait_detached(py, timeout, |wait| match attempt(wait) {
+        Err(error) if error == empty => None,
+        other => Some(other),
+    })?;
+    Ok(waited.unwrap_or(Err(empty)))
+}
+
+/// `result` as an iterator's next item: an error of type `End` ends the
+/// iteration (`None`), any other is raised.
+pub fn next_until<End: pyo3::PyTypeInfo, T>(
+    py: Python<'_>,
+    result: PyResult<T>,
+) -> PyResult<Option<T>> {
+    match result {
+        Ok(item) => Ok(Some(item)),
+        Err(error) if error.is_instance_of::<End>(py) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 /// Runs `work` to completion detached from the interpreter, for work that
 /// cannot wait in slices but can be asked to stop. On the main thread it
 /// runs on a helper thread while the caller watches for signals: when a

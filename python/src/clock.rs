@@ -1,6 +1,7 @@
 //! `ManualClock`: time that moves only when a test moves it.
 
-use crate::time::{non_negative, to_seconds};
+use crate::time::{non_negative, to_seconds, type_name};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use workqueue_core::{ManualClock, Timestamp};
 
@@ -13,6 +14,27 @@ use workqueue_core::{ManualClock, Timestamp};
 #[pyclass(frozen, name = "ManualClock", module = "workqueue")]
 pub struct PyManualClock {
     pub(crate) inner: ManualClock,
+}
+
+impl PyManualClock {
+    /// The `clock` argument of a queue's constructor: a `ManualClock`, or
+    /// `None` (also for a missing argument) for the real clock.
+    pub(crate) fn from_arg<'py>(
+        clock: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyManualClock>>> {
+        match clock {
+            Some(clock) if !clock.is_none() => clock
+                .cast::<PyManualClock>()
+                .map(|clock| Some(clock.clone()))
+                .map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "clock must be a workqueue.ManualClock or None, not {}",
+                        type_name(clock)
+                    ))
+                }),
+            _ => Ok(None),
+        }
+    }
 }
 
 #[pymethods]

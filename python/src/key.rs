@@ -13,6 +13,7 @@
 //! allocation, no reference count); longer ones in one shared allocation.
 //! Either way their hash is computed once, at conversion.
 
+use crate::time::type_name;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -195,13 +196,6 @@ fn hash_bytes(data: &[u8]) -> u64 {
         0
     };
     fold(state ^ tail, MULTIPLIER ^ seed)
-}
-
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type()
-        .name()
-        .map(|name| name.to_string())
-        .unwrap_or_else(|_| "?".to_owned())
 }
 
 impl Key {

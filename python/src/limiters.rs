@@ -6,7 +6,7 @@
 
 use crate::config_error;
 use crate::key::Key;
-use crate::time::{non_negative, to_seconds};
+use crate::time::{non_negative, to_seconds, type_name};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -248,10 +248,7 @@ fn limiter_arg(obj: &Bound<'_, PyAny>, arg: &str) -> PyResult<(SharedLimiter, St
         }
         Err(_) => Err(PyTypeError::new_err(format!(
             "{arg} must be a workqueue.RateLimiter, not {}",
-            obj.get_type()
-                .name()
-                .map(|name| name.to_string())
-                .unwrap_or_default()
+            type_name(obj)
         ))),
     }
 }

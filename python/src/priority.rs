@@ -6,6 +6,7 @@
 //! there), and so are `float`, `None`, `str` and the rest. An int outside
 //! `-2**31 .. 2**31 - 1` raises `OverflowError` naming the argument.
 
+use crate::time::type_name;
 use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -44,10 +45,7 @@ impl Priority {
                 drop(PyErr::take(obj.py()));
                 return Err(PyTypeError::new_err(format!(
                     "{arg} must be an int, not {}",
-                    obj.get_type()
-                        .name()
-                        .map(|name| name.to_string())
-                        .unwrap_or_else(|_| "?".to_owned())
+                    type_name(obj)
                 )));
             }
             // SAFETY: a new, non-null reference.

@@ -7,13 +7,13 @@
 //! a `get` that finds a key at once) therefore stay attached; every wait
 //! runs detached (see `blocking`).
 
-use crate::blocking::wait_detached;
+use crate::blocking::{get_blocking, next_until, wait_detached};
 use crate::clock::PyManualClock;
-use crate::errors::{empty, shut_down};
+use crate::errors::{empty, shut_down, ShutDown};
 use crate::key::{keys_from_iterable, with_scratch, Key};
 use crate::limiters::PyRateLimiter;
 use crate::priority::Priority;
-use crate::time::{non_negative, seconds, timeout, to_seconds};
+use crate::time::{non_negative, seconds, timeout, to_seconds, type_name};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
@@ -92,14 +92,6 @@ impl PyQueue {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A get that waits at most `wait` (`None`: no limit).
-    fn get_within(&self, wait: Option<Duration>) -> Option<Result<Key, GetError>> {
-        match self.inner.get_timeout(wait.unwrap_or(Duration::MAX)) {
-            Err(GetError::Empty) => None,
-            other => Some(other),
-        }
-    }
-
     /// `get_with_priority` that waits as `get` does: not at all unless
     /// `block`, at most `timeout` if given, detached and in slices.
     fn get_item(
@@ -109,28 +101,10 @@ impl PyQueue {
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<(Key, i32)> {
         let timeout = self::timeout(timeout)?;
-        match self.inner.get_with_priority(Some(Duration::ZERO)) {
-            Ok(item) => return Ok(item),
-            Err(GetError::ShutDown) => return Err(shut_down()),
-            Err(GetError::Empty) => {}
-        }
-        if !block || timeout == Some(Duration::ZERO) {
-            return Err(empty());
-        }
-        let waited = wait_detached(py, timeout, |wait| {
-            match self
-                .inner
-                .get_with_priority(Some(wait.unwrap_or(Duration::MAX)))
-            {
-                Err(GetError::Empty) => None,
-                other => Some(other),
-            }
-        })?;
-        match waited {
-            Some(Ok(item)) => Ok(item),
-            Some(Err(error)) => Err(get_error(error)),
-            None => Err(empty()),
-        }
+        get_blocking(py, block, timeout, GetError::Empty, |wait| {
+            self.inner.get_with_priority(wait)
+        })?
+        .map_err(get_error)
     }
 }
 
@@ -202,11 +176,7 @@ impl PyQueue {
                     PyTypeError::new_err(format!(
                         "rate_limiter must be a workqueue.RateLimiter (e.g. \
                          workqueue.default_controller_rate_limiter()), not {}",
-                        limiter
-                            .get_type()
-                            .name()
-                            .map(|name| name.to_string())
-                            .unwrap_or_default()
+                        type_name(limiter)
                     ))
                 })?;
                 builder = builder.rate_limiter(limiter.get().inner.clone());
@@ -214,26 +184,13 @@ impl PyQueue {
             }
             _ => None,
         };
-        let clock = match clock {
-            Some(clock) if !clock.is_none() => {
-                let clock = clock.cast::<PyManualClock>().map_err(|_| {
-                    PyTypeError::new_err(format!(
-                        "clock must be a workqueue.ManualClock or None, not {}",
-                        clock
-                            .get_type()
-                            .name()
-                            .map(|name| name.to_string())
-                            .unwrap_or_default()
-                    ))
-                })?;
-                builder = builder.clock(&clock.get().inner);
-                Some(clock.clone().unbind())
-            }
-            _ => None,
-        };
+        let clock = PyManualClock::from_arg(clock)?;
+        if let Some(clock) = &clock {
+            builder = builder.clock(&clock.get().inner);
+        }
         Ok(PyQueue {
             inner: builder.build(),
-            clock,
+            clock: clock.map(Bound::unbind),
             limiter,
             aging,
             #[cfg(target_os = "linux")]
@@ -364,19 +321,11 @@ impl PyQueue {
         timeout: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let timeout = self::timeout(timeout)?;
-        match self.inner.try_get() {
-            Ok(key) => return key.to_py(py),
-            Err(GetError::ShutDown) => return Err(shut_down()),
-            Err(GetError::Empty) => {}
-        }
-        if !block || timeout == Some(Duration::ZERO) {
-            return Err(empty());
-        }
-        match wait_detached(py, timeout, |wait| self.get_within(wait))? {
-            Some(Ok(key)) => key.to_py(py),
-            Some(Err(error)) => Err(get_error(error)),
-            None => Err(empty()),
-        }
+        get_blocking(py, block, timeout, GetError::Empty, |wait| {
+            self.inner.get_timeout(wait.unwrap_or(Duration::MAX))
+        })?
+        .map_err(get_error)?
+        .to_py(py)
     }
 
     /// ``get``, also returning the priority the key was queued with:
@@ -411,24 +360,10 @@ impl PyQueue {
         let max = usize::try_from(max_items).unwrap_or(usize::MAX);
         let timeout = self::timeout(timeout)?;
         with_scratch(|keys| {
-            let first = match self.inner.get_batch_into(keys, max, Some(Duration::ZERO)) {
-                Ok(_) => Ok(()),
-                Err(GetError::Empty) if timeout != Some(Duration::ZERO) => {
-                    let waited = wait_detached(py, timeout, |wait| {
-                        match self.inner.get_batch_into(
-                            keys,
-                            max,
-                            Some(wait.unwrap_or(Duration::MAX)),
-                        ) {
-                            Err(GetError::Empty) => None,
-                            other => Some(other.map(|_| ())),
-                        }
-                    })?;
-                    waited.unwrap_or(Err(GetError::Empty))
-                }
-                Err(error) => Err(error),
-            };
-            first.map_err(get_error)?;
+            get_blocking(py, true, timeout, GetError::Empty, |wait| {
+                self.inner.get_batch_into(keys, max, wait)
+            })?
+            .map_err(get_error)?;
             let list = PyList::empty(py);
             for key in keys.iter() {
                 list.append(key.to_py(py)?)?;
@@ -540,11 +475,7 @@ impl PyQueue {
 
     /// ``get()``; the iteration ends once the queue is shut down and empty.
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match self.get(py, true, None) {
-            Ok(key) => Ok(Some(key)),
-            Err(error) if error.is_instance_of::<crate::errors::ShutDown>(py) => Ok(None),
-            Err(error) => Err(error),
-        }
+        next_until::<ShutDown, _>(py, self.get(py, true, None))
     }
 
     /// A file descriptor readable while a get would not block, once

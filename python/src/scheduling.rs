@@ -6,13 +6,12 @@
 //! interpreter under its lock (keys are pure Rust), so fast calls stay
 //! attached and every wait runs detached, in slices on the main thread.
 
-use crate::blocking::wait_detached;
+use crate::blocking::{get_blocking, next_until};
 use crate::clock::PyManualClock;
-use crate::errors::{closed, nothing_to_pop};
+use crate::errors::{closed, nothing_to_pop, Closed};
 use crate::key::Key;
 use crate::priority::Priority;
 use crate::time::{non_negative, timeout, to_seconds};
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use std::time::Duration;
@@ -90,25 +89,10 @@ impl PySchedulingQueue {
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<(Key, i32)> {
         let timeout = self::timeout(timeout)?;
-        match self.inner.try_pop() {
-            Ok(item) => return Ok(item),
-            Err(PopError::Closed) => return Err(closed()),
-            Err(PopError::Empty) => {}
-        }
-        if !block || timeout == Some(Duration::ZERO) {
-            return Err(nothing_to_pop());
-        }
-        let popped = wait_detached(py, timeout, |wait| {
-            match self.inner.pop_timeout(wait.unwrap_or(Duration::MAX)) {
-                Err(PopError::Empty) => None,
-                other => Some(other),
-            }
-        })?;
-        match popped {
-            Some(Ok(item)) => Ok(item),
-            Some(Err(error)) => Err(pop_error(error)),
-            None => Err(nothing_to_pop()),
-        }
+        get_blocking(py, block, timeout, PopError::Empty, |wait| {
+            self.inner.pop_timeout(wait.unwrap_or(Duration::MAX))
+        })?
+        .map_err(pop_error)
     }
 }
 
@@ -152,25 +136,15 @@ impl PySchedulingQueue {
         if let Some(name) = name {
             builder = builder.name(name);
         }
-        let clock = match clock {
-            Some(clock) if !clock.is_none() => {
-                let clock = clock.cast::<PyManualClock>().map_err(|_| {
-                    PyTypeError::new_err(format!(
-                        "clock must be a workqueue.ManualClock or None, not {}",
-                        clock
-                            .get_type()
-                            .name()
-                            .map(|name| name.to_string())
-                            .unwrap_or_default()
-                    ))
-                })?;
-                builder = builder.clock(&clock.get().inner);
-                Some(clock.clone().unbind())
-            }
-            _ => None,
-        };
+        let clock = PyManualClock::from_arg(clock)?;
+        if let Some(clock) = &clock {
+            builder = builder.clock(&clock.get().inner);
+        }
         let inner = builder.build().map_err(crate::config_error)?;
-        Ok(PySchedulingQueue { inner, clock })
+        Ok(PySchedulingQueue {
+            inner,
+            clock: clock.map(Bound::unbind),
+        })
     }
 
     /// The name given at construction, or ``None``. A named scheduling
@@ -385,11 +359,7 @@ impl PySchedulingQueue {
 
     /// ``pop()``; the iteration ends once the queue is closed.
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<(Bound<'py, PyAny>, i32)>> {
-        match self.pop(py, true, None) {
-            Ok(item) => Ok(Some(item)),
-            Err(error) if error.is_instance_of::<crate::errors::Closed>(py) => Ok(None),
-            Err(error) => Err(error),
-        }
+        next_until::<Closed, _>(py, self.pop(py, true, None))
     }
 
     fn __repr__(&self) -> String {
