@@ -230,14 +230,20 @@ func batchLoop(b *testing.B, round func(lo, hi int)) {
 	}
 }
 
-func BenchmarkBatch(b *testing.B) {
-	strs := stringKeys(batchSize * 4)
-	uints := uintKeys(batchSize * 4)
-	b.Run("string/client-go", func(b *testing.B) {
-		q := clientgo.NewTyped[string]()
+// batchWindow is the keys of the round [lo, hi): one of four windows of
+// batchSize keys, in turn.
+func batchWindow[T any](keys []T, lo, hi int) []T {
+	return keys[(lo/batchSize%4)*batchSize:][:hi-lo]
+}
+
+// clientGoBatch is the client-go baseline of BenchmarkBatch: each round
+// adds its keys one by one, then gets and finishes them one by one.
+func clientGoBatch[T comparable](all []T) func(*testing.B) {
+	return func(b *testing.B) {
+		q := clientgo.NewTyped[T]()
 		defer q.ShutDown()
 		batchLoop(b, func(lo, hi int) {
-			keys := strs[(lo/batchSize%4)*batchSize:][:hi-lo]
+			keys := batchWindow(all, lo, hi)
 			for _, k := range keys {
 				q.Add(k)
 			}
@@ -246,38 +252,31 @@ func BenchmarkBatch(b *testing.B) {
 				q.Done(k)
 			}
 		})
-	})
+	}
+}
+
+func BenchmarkBatch(b *testing.B) {
+	strs := stringKeys(batchSize * 4)
+	uints := uintKeys(batchSize * 4)
+	b.Run("string/client-go", clientGoBatch(strs))
 	b.Run("string/workqueue", func(b *testing.B) {
 		q := workqueue.NewTyped[string]()
 		defer q.Close()
 		buf := make([]string, 0, batchSize)
 		batchLoop(b, func(lo, hi int) {
-			keys := strs[(lo/batchSize%4)*batchSize:][:hi-lo]
+			keys := batchWindow(strs, lo, hi)
 			q.AddBatch(keys)
 			got, _ := q.AppendGetBatch(buf[:0], len(keys))
 			q.DoneBatch(got)
 		})
 	})
-	b.Run("uint64/client-go", func(b *testing.B) {
-		q := clientgo.NewTyped[uint64]()
-		defer q.ShutDown()
-		batchLoop(b, func(lo, hi int) {
-			keys := uints[(lo/batchSize%4)*batchSize:][:hi-lo]
-			for _, k := range keys {
-				q.Add(k)
-			}
-			for range keys {
-				k, _ := q.Get()
-				q.Done(k)
-			}
-		})
-	})
+	b.Run("uint64/client-go", clientGoBatch(uints))
 	b.Run("uint64/workqueue-raw", func(b *testing.B) {
 		q := workqueue.NewRawQueue()
 		defer q.Close()
 		buf := make([]uint64, batchSize)
 		batchLoop(b, func(lo, hi int) {
-			keys := uints[(lo/batchSize%4)*batchSize:][:hi-lo]
+			keys := batchWindow(uints, lo, hi)
 			q.AddBatch(keys)
 			n, _ := q.GetBatch(buf[:len(keys)])
 			q.DoneBatch(buf[:n])

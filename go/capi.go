@@ -160,8 +160,6 @@ package workqueue
 #cgo nocallback wq_semaphore_new
 #cgo noescape wq_semaphore_acquire
 #cgo nocallback wq_semaphore_acquire
-#cgo noescape wq_semaphore_try_acquire
-#cgo nocallback wq_semaphore_try_acquire
 #cgo noescape wq_semaphore_release
 #cgo nocallback wq_semaphore_release
 #cgo noescape wq_semaphore_available
@@ -515,8 +513,6 @@ func semNew(permits int) (*cSem, status) {
 func semAcquire(s *cSem, timeout int64) status {
 	return status(C.wq_semaphore_acquire(s, C.int64_t(timeout)))
 }
-
-func semTryAcquire(s *cSem) status { return status(C.wq_semaphore_try_acquire(s)) }
 
 func semRelease(s *cSem) status { return status(C.wq_semaphore_release(s)) }
 

@@ -473,7 +473,6 @@ type metricValues struct {
 	depth, adds, retries                   int64
 	queueCount, workCount                  int64
 	queueSum, workSum, unfinished, longest float64
-	hasHistograms                          bool
 }
 
 func nativeValues(m workqueue.Metrics) metricValues {
@@ -752,50 +751,28 @@ func noResult(st step) error {
 	return nil
 }
 
-func checkBool(st step, got bool) error {
+// checkValue compares got with the step's one expected result, read by
+// parse; a step without a result checks nothing.
+func checkValue[V comparable](st step, got V, parse func(string) (V, error)) error {
 	want, err := expectOne(st)
 	if err != nil || want == "" {
 		return err
 	}
-	b, err := parseBool(want)
+	v, err := parse(want)
 	if err != nil {
 		return err
 	}
-	if got != b {
-		return fmt.Errorf("got %v, want %s", got, want)
+	if got != v {
+		return fmt.Errorf("got %v, want %v", got, v)
 	}
 	return nil
 }
 
-func checkCount(st step, got int) error {
-	want, err := expectOne(st)
-	if err != nil || want == "" {
-		return err
-	}
-	n, err := parseCount(want)
-	if err != nil {
-		return err
-	}
-	if got != n {
-		return fmt.Errorf("got %d, want %d", got, n)
-	}
-	return nil
-}
+func checkBool(st step, got bool) error { return checkValue(st, got, parseBool) }
 
-func checkPlace(st step, got workqueue.Place) error {
-	want, err := expectOne(st)
-	if err != nil || want == "" {
-		return err
-	}
-	p, err := parsePlace(want)
-	if err != nil {
-		return err
-	}
-	if got != p {
-		return fmt.Errorf("got %s, want %s", got, p)
-	}
-	return nil
-}
+func checkCount(st step, got int) error { return checkValue(st, got, parseCount) }
+
+func checkPlace(st step, got workqueue.Place) error { return checkValue(st, got, parsePlace) }
 
 func checkDuration(st step, got time.Duration, ok bool) error {
 	want, err := expectOne(st)

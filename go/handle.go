@@ -202,3 +202,15 @@ func (h *queueHandle) queueFd() int {
 	})
 	return h.fd
 }
+
+// countTrue calls f on every element of s, in order, and returns how many
+// calls reported true.
+func countTrue[E any](s []E, f func(E) bool) int {
+	n := 0
+	for _, e := range s {
+		if f(e) {
+			n++
+		}
+	}
+	return n
+}

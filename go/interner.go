@@ -304,12 +304,6 @@ func (sh *shard[T]) rebuild(empty bool) {
 // its entries against the library (see nativeLimiter.When).
 const minSweep = 1024
 
-// shardSet is a set of shard numbers.
-type shardSet [(1 << shardBits) / 64]uint64
-
-func (s *shardSet) add(i uint64)   { s[i/64] |= 1 << (i % 64) }
-func (s *shardSet) has(i int) bool { return s[i/64]&(1<<(uint(i)%64)) != 0 }
-
 // asUint64 reads a key of type uint64 without boxing it.
 func asUint64[T comparable](key *T) uint64 { return *(*uint64)(unsafe.Pointer(key)) }
 

@@ -360,23 +360,10 @@ func (q *Typed[T]) unlockGroups(sc *batchScratch, n int) {
 	}
 }
 
-// AddBatch adds every item with one call into the library and returns how
-// many scheduled a new run. The shards of the items are locked (in
-// ascending order) across the call.
-func (q *Typed[T]) AddBatch(items []T) int {
-	if len(items) == 0 {
-		return 0
-	}
-	if q.m != nil {
-		// The metrics want each item's result: one call per item.
-		n := 0
-		for _, it := range items {
-			if q.add(it, 0, false, 0) {
-				n++
-			}
-		}
-		return n
-	}
+// lockBatch runs f on the batch items, with sc grouped by shard and the
+// shards of the items locked (in ascending order) across the call; 0 once
+// the queue is closed.
+func (q *Typed[T]) lockBatch(items []T, f func(h *queueHandle, sc *batchScratch) int) int {
 	h := q.h
 	if !h.enter() {
 		return 0
@@ -387,32 +374,48 @@ func (q *Typed[T]) AddBatch(items []T) int {
 	q.group(sc, len(items), func(i int) uint64 { return q.ids.shardIndex(items[i]) })
 	q.lockGroups(sc, len(items))
 	defer q.unlockGroups(sc, len(items))
-	for _, i := range sc.order[:len(items)] {
-		id, isNew := q.ids.shards[sc.shard[i]].intern(items[i])
-		if isNew {
-			sc.created = append(sc.created, i)
-		}
-		sc.ids[i] = id
+	return f(h, sc)
+}
+
+// AddBatch adds every item with one call into the library and returns how
+// many scheduled a new run. The shards of the items are locked (in
+// ascending order) across the call.
+func (q *Typed[T]) AddBatch(items []T) int {
+	if len(items) == 0 {
+		return 0
 	}
-	added, st := queueAddBatch(h.ptr, sc.ids)
-	check("wq_queue_add_batch", st)
-	if len(sc.created) > 0 {
-		// A new id is refused only by a queue shutting down.
-		down, st := queueShuttingDown(h.ptr)
-		check("wq_queue_shutting_down", st)
-		if down {
-			for _, i := range sc.created {
-				sc.compact = append(sc.compact, sc.ids[i])
+	if q.m != nil {
+		// The metrics want each item's result: one call per item.
+		return countTrue(items, func(it T) bool { return q.add(it, 0, false, 0) })
+	}
+	return q.lockBatch(items, func(h *queueHandle, sc *batchScratch) int {
+		for _, i := range sc.order[:len(items)] {
+			id, isNew := q.ids.shards[sc.shard[i]].intern(items[i])
+			if isNew {
+				sc.created = append(sc.created, i)
 			}
-			check("wq_queue_holds_batch", queueHoldsBatch(h.ptr, sc.compact, sc.held))
-			for k, i := range sc.created {
-				if !sc.held[k] {
-					q.ids.shards[sc.shard[i]].remove(items[i], sc.ids[i])
+			sc.ids[i] = id
+		}
+		added, st := queueAddBatch(h.ptr, sc.ids)
+		check("wq_queue_add_batch", st)
+		if len(sc.created) > 0 {
+			// A new id is refused only by a queue shutting down.
+			down, st := queueShuttingDown(h.ptr)
+			check("wq_queue_shutting_down", st)
+			if down {
+				for _, i := range sc.created {
+					sc.compact = append(sc.compact, sc.ids[i])
+				}
+				check("wq_queue_holds_batch", queueHoldsBatch(h.ptr, sc.compact, sc.held))
+				for k, i := range sc.created {
+					if !sc.held[k] {
+						q.ids.shards[sc.shard[i]].remove(items[i], sc.ids[i])
+					}
 				}
 			}
 		}
-	}
-	return added
+		return added
+	})
 }
 
 // ---- getting --------------------------------------------------------------
@@ -703,48 +706,34 @@ func (q *Typed[T]) DoneBatch(items []T) int {
 		return 0
 	}
 	if q.m != nil {
-		n := 0
-		for _, it := range items {
-			if q.TryDone(it) {
-				n++
+		return countTrue(items, q.TryDone)
+	}
+	return q.lockBatch(items, func(h *queueHandle, sc *batchScratch) int {
+		for i := range items {
+			id, ok := q.ids.shards[sc.shard[i]].lookup(items[i])
+			if !ok {
+				id = notInterned
+			}
+			sc.ids[i] = id
+			if ok {
+				sc.compact = append(sc.compact, id)
 			}
 		}
-		return n
-	}
-	h := q.h
-	if !h.enter() {
-		return 0
-	}
-	defer h.exit()
-	sc := q.scratch(len(items))
-	defer q.scratchPool.Put(sc)
-	q.group(sc, len(items), func(i int) uint64 { return q.ids.shardIndex(items[i]) })
-	q.lockGroups(sc, len(items))
-	defer q.unlockGroups(sc, len(items))
-	for i := range items {
-		id, ok := q.ids.shards[sc.shard[i]].lookup(items[i])
-		if !ok {
-			id = notInterned
+		done, st := queueDoneBatch(h.ptr, sc.compact)
+		check("wq_queue_done_batch", st)
+		check("wq_queue_holds_batch", queueHoldsBatch(h.ptr, sc.compact, sc.held))
+		j := 0
+		for i, id := range sc.ids {
+			if id == notInterned {
+				continue
+			}
+			if !sc.held[j] {
+				q.ids.shards[sc.shard[i]].remove(items[i], id) // a repeated item is removed once
+			}
+			j++
 		}
-		sc.ids[i] = id
-		if ok {
-			sc.compact = append(sc.compact, id)
-		}
-	}
-	done, st := queueDoneBatch(h.ptr, sc.compact)
-	check("wq_queue_done_batch", st)
-	check("wq_queue_holds_batch", queueHoldsBatch(h.ptr, sc.compact, sc.held))
-	j := 0
-	for i, id := range sc.ids {
-		if id == notInterned {
-			continue
-		}
-		if !sc.held[j] {
-			q.ids.shards[sc.shard[i]].remove(items[i], id) // a repeated item is removed once
-		}
-		j++
-	}
-	return done
+		return done
+	})
 }
 
 // notInterned marks an item without an entry in DoneBatch. No id is all

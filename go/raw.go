@@ -21,11 +21,10 @@ import (
 // code calling wq_queue_add_rate_limited on the same queue shares the
 // backoff state. Any other TypedRateLimiter[uint64] is asked from Go.
 type RawQueue struct {
-	h      *queueHandle
-	clock  *ManualClock
-	rl     TypedRateLimiter[uint64] // asked from Go; nil when the library asks its own
-	native bool
-	m      *metricsBridge[uint64] // nil: no MetricsProvider
+	h     *queueHandle
+	clock *ManualClock
+	rl    TypedRateLimiter[uint64] // asked from Go; nil when the library asks its own
+	m     *metricsBridge[uint64]   // nil: no MetricsProvider
 }
 
 // RawQueueConfig configures a RawQueue.
@@ -61,10 +60,7 @@ func NewRawQueueWithConfig(config RawQueueConfig) *RawQueue {
 		native = nh.cHandle()
 	}
 	q := &RawQueue{clock: config.Clock}
-	switch {
-	case rl == nil || native != nil:
-		q.native = true
-	default:
+	if rl != nil && native == nil {
 		q.rl = rl
 		native = idleLimiter()
 	}
@@ -97,7 +93,7 @@ func WrapRawQueue(handle unsafe.Pointer) *RawQueue {
 	}
 	h := &queueHandle{ptr: (*cQueue)(handle), fd: -1}
 	h.owner = &cOwner{free: func() {}}
-	return &RawQueue{h: h, native: true}
+	return &RawQueue{h: h}
 }
 
 // Add marks key as needing processing.
@@ -136,13 +132,7 @@ func (q *RawQueue) add(key uint64, delay time.Duration, after bool, priority int
 // new run.
 func (q *RawQueue) AddBatch(keys []uint64) int {
 	if q.m != nil {
-		n := 0
-		for _, k := range keys {
-			if q.add(k, 0, false, 0) {
-				n++
-			}
-		}
-		return n
+		return countTrue(keys, func(k uint64) bool { return q.add(k, 0, false, 0) })
 	}
 	h := q.h
 	if !h.enter() {
@@ -173,7 +163,7 @@ func (q *RawQueue) TryAddRateLimited(key uint64) (time.Duration, bool) {
 }
 
 func (q *RawQueue) addRateLimited(key uint64, priority int32) (time.Duration, bool) {
-	if !q.native {
+	if q.rl != nil {
 		if q.ShuttingDown() {
 			return 0, false
 		}
@@ -217,7 +207,7 @@ func (q *RawQueue) addRateLimited(key uint64, priority int32) (time.Duration, bo
 
 // Forget tells the rate limiter to stop tracking key.
 func (q *RawQueue) Forget(key uint64) {
-	if !q.native {
+	if q.rl != nil {
 		q.rl.Forget(key)
 		return
 	}
@@ -233,7 +223,7 @@ func (q *RawQueue) Forget(key uint64) {
 // NumRequeues is how many times key was rate-limited since it was last
 // forgotten.
 func (q *RawQueue) NumRequeues(key uint64) int {
-	if !q.native {
+	if q.rl != nil {
 		return q.rl.NumRequeues(key)
 	}
 	h := q.h
@@ -423,13 +413,7 @@ func (q *RawQueue) TryDone(key uint64) bool {
 // being processed.
 func (q *RawQueue) DoneBatch(keys []uint64) int {
 	if q.m != nil {
-		n := 0
-		for _, k := range keys {
-			if q.TryDone(k) {
-				n++
-			}
-		}
-		return n
+		return countTrue(keys, q.TryDone)
 	}
 	h := q.h
 	if !h.enter() {

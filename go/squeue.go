@@ -120,6 +120,14 @@ func (h *squeueHandle) length(call func(*cSQueue) (int, status), op string) int 
 	return n
 }
 
+// keyCall runs a library call on one key and checks its status.
+func keyCall[R any](h *squeueHandle, call func(*cSQueue, uint64) (R, status), op string, key uint64) R {
+	r, st := call(h.ptr, key)
+	runtime.KeepAlive(h)
+	check(op, st)
+	return r
+}
+
 func (h *squeueHandle) moveAll(event string) int {
 	n, st := squeueMoveAll(h.ptr, event)
 	runtime.KeepAlive(h)
@@ -295,10 +303,7 @@ func (q *RawSchedulingQueue) Update(key uint64, priority int) Place {
 // it. An in-flight item stays in flight (its worker still has it) and is
 // dropped at its Done or requeue.
 func (q *RawSchedulingQueue) Delete(key uint64) bool {
-	held, st := squeueDelete(q.h.ptr, key)
-	runtime.KeepAlive(q.h)
-	check("wq_squeue_delete", st)
-	return held
+	return keyCall(q.h, squeueDelete, "wq_squeue_delete", key)
 }
 
 // Pop blocks until an item can be popped and returns it with its
@@ -339,10 +344,7 @@ func (q *RawSchedulingQueue) PopWithContext(ctx context.Context) (key uint64, pr
 // it, attempts and all. It reports whether key was in flight (if not,
 // nothing changed).
 func (q *RawSchedulingQueue) Done(key uint64) bool {
-	was, st := squeueDone(q.h.ptr, key)
-	runtime.KeepAlive(q.h)
-	check("wq_squeue_done", st)
-	return was
+	return keyCall(q.h, squeueDone, "wq_squeue_done", key)
 }
 
 // RequeueBackoff ends the flight of a popped item whose attempt failed
@@ -350,10 +352,7 @@ func (q *RawSchedulingQueue) Done(key uint64) bool {
 // returns to the active queue. It returns PlaceBackoff, or PlaceNone when
 // key was not in flight or was deleted while in flight (it is dropped).
 func (q *RawSchedulingQueue) RequeueBackoff(key uint64) Place {
-	p, st := squeueRequeueBackoff(q.h.ptr, key)
-	runtime.KeepAlive(q.h)
-	check("wq_squeue_requeue_backoff", st)
-	return p
+	return keyCall(q.h, squeueRequeueBackoff, "wq_squeue_requeue_backoff", key)
 }
 
 // RequeueUnschedulable ends the flight of a popped item found
@@ -361,10 +360,7 @@ func (q *RawSchedulingQueue) RequeueBackoff(key uint64) Place {
 // or an update came while it was in flight, PlaceNone when key was not in
 // flight or was deleted while in flight.
 func (q *RawSchedulingQueue) RequeueUnschedulable(key uint64) Place {
-	p, st := squeueRequeueUnschedulable(q.h.ptr, key)
-	runtime.KeepAlive(q.h)
-	check("wq_squeue_requeue_unschedulable", st)
-	return p
+	return keyCall(q.h, squeueRequeueUnschedulable, "wq_squeue_requeue_unschedulable", key)
 }
 
 // MoveAllToActiveOrBackoff is a cluster event that may make parked items
@@ -402,20 +398,14 @@ func (q *RawSchedulingQueue) InFlightLen() int {
 
 // Place is where the queue holds key.
 func (q *RawSchedulingQueue) Place(key uint64) Place {
-	p, st := squeuePlace(q.h.ptr, key)
-	runtime.KeepAlive(q.h)
-	check("wq_squeue_place", st)
-	return p
+	return keyCall(q.h, squeuePlace, "wq_squeue_place", key)
 }
 
 // Attempts is how many times key has been popped (0 for a key the queue
 // does not hold); its next backoff is InitialBackoff · 2^(attempts-1),
 // capped.
 func (q *RawSchedulingQueue) Attempts(key uint64) int {
-	n, st := squeueAttempts(q.h.ptr, key)
-	runtime.KeepAlive(q.h)
-	check("wq_squeue_attempts", st)
-	return n
+	return keyCall(q.h, squeueAttempts, "wq_squeue_attempts", key)
 }
 
 // Close closes the queue: every blocked Pop returns closed, and so does
@@ -528,9 +518,7 @@ func (q *SchedulingQueue[T]) Delete(item T) bool {
 	if !ok {
 		return false
 	}
-	held, st := squeueDelete(q.h.ptr, id)
-	runtime.KeepAlive(q.h)
-	check("wq_squeue_delete", st)
+	held := keyCall(q.h, squeueDelete, "wq_squeue_delete", id)
 	if held {
 		sh.removeUnlessFlagged(item, id, flagPopped, flagDeleted)
 	}
@@ -547,8 +535,7 @@ func (q *SchedulingQueue[T]) take(out *T) func(uint64, int32) bool {
 			*out = item
 			return true
 		}
-		_, st := squeueDone(q.h.ptr, id)
-		check("wq_squeue_done", st)
+		keyCall(q.h, squeueDone, "wq_squeue_done", id)
 		return false
 	}
 }
@@ -610,9 +597,7 @@ func (q *SchedulingQueue[T]) Done(item T) bool {
 	if !ok {
 		return false
 	}
-	was, st := squeueDone(q.h.ptr, id)
-	runtime.KeepAlive(q.h)
-	check("wq_squeue_done", st)
+	was := keyCall(q.h, squeueDone, "wq_squeue_done", id)
 	if was {
 		sh.remove(item, id)
 	}
@@ -628,9 +613,7 @@ func (q *SchedulingQueue[T]) requeue(item T, call func(*cSQueue, uint64) (Place,
 	// The flight ends here: clear the mark before the library may hand
 	// the item out again (a pop on another goroutine marks it anew).
 	sh.setFlags(id, 0, flagPopped)
-	p, st := call(q.h.ptr, id)
-	runtime.KeepAlive(q.h)
-	check(op, st)
+	p := keyCall(q.h, call, op, id)
 	if p == PlaceNone {
 		sh.remove(item, id) // deleted while in flight: dropped
 	}
@@ -687,10 +670,7 @@ func (q *SchedulingQueue[T]) Place(item T) Place {
 	if !ok {
 		return PlaceNone
 	}
-	p, st := squeuePlace(q.h.ptr, id)
-	runtime.KeepAlive(q.h)
-	check("wq_squeue_place", st)
-	return p
+	return keyCall(q.h, squeuePlace, "wq_squeue_place", id)
 }
 
 // Attempts is how many times item has been popped (0 for an item the
@@ -703,10 +683,7 @@ func (q *SchedulingQueue[T]) Attempts(item T) int {
 	if !ok {
 		return 0
 	}
-	n, st := squeueAttempts(q.h.ptr, id)
-	runtime.KeepAlive(q.h)
-	check("wq_squeue_attempts", st)
-	return n
+	return keyCall(q.h, squeueAttempts, "wq_squeue_attempts", id)
 }
 
 // Close closes the queue; see RawSchedulingQueue.Close.
