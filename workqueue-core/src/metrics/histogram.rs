@@ -4,6 +4,21 @@
 /// client-go's queue and work duration histograms.
 pub const BUCKET_BOUNDS: [f64; 10] = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0];
 
+/// [`BUCKET_BOUNDS`] in nanoseconds. Each converts to exactly its bound
+/// in seconds, so `nanos <= bound` here decides as `seconds <= bound` does.
+const BUCKET_BOUNDS_NANOS: [u64; 10] = [
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+];
+
 /// Observations so far: per-bucket counts (not cumulative), their sum and
 /// their count. Values above the last bound count only in `count`, like
 /// Prometheus's `+Inf` bucket.
@@ -18,14 +33,6 @@ pub struct HistogramSnapshot {
 }
 
 impl HistogramSnapshot {
-    pub(crate) fn observe(&mut self, seconds: f64) {
-        if let Some(bucket) = BUCKET_BOUNDS.iter().position(|&bound| seconds <= bound) {
-            self.buckets[bucket] += 1;
-        }
-        self.sum += seconds;
-        self.count += 1;
-    }
-
     /// Cumulative counts per bound, as Prometheus exposes them.
     pub fn cumulative(&self) -> [u64; BUCKET_BOUNDS.len()] {
         let mut running = 0;
@@ -44,19 +51,56 @@ impl HistogramSnapshot {
     }
 }
 
+/// A duration histogram as it records: whole nanoseconds, so an
+/// observation is integer compares and adds; seconds only when read.
+#[derive(Clone, Default)]
+pub(crate) struct DurationHistogram {
+    buckets: [u64; BUCKET_BOUNDS.len()],
+    /// Exact; `u128` cannot overflow (a `u64` could within a year on a
+    /// busy queue with slow work).
+    sum_nanos: u128,
+    count: u64,
+}
+
+impl DurationHistogram {
+    pub(crate) fn observe(&mut self, nanos: u64) {
+        if let Some(bucket) = BUCKET_BOUNDS_NANOS.iter().position(|&bound| nanos <= bound) {
+            self.buckets[bucket] += 1;
+        }
+        self.sum_nanos += u128::from(nanos);
+        self.count += 1;
+    }
+
+    pub(crate) fn snapshot(&self) -> HistogramSnapshot {
+        HistogramSnapshot {
+            buckets: self.buckets,
+            sum: self.sum_nanos as f64 / 1e9,
+            count: self.count,
+        }
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
     #[test]
     fn observations_land_in_the_first_bucket_that_holds_them() {
-        let mut histogram = HistogramSnapshot::default();
-        histogram.observe(5e-5);
-        histogram.observe(1e-4);
-        histogram.observe(20.0);
+        let mut recording = DurationHistogram::default();
+        recording.observe(50_000);
+        recording.observe(100_000);
+        recording.observe(20_000_000_000);
+        let histogram = recording.snapshot();
         assert_eq!(histogram.buckets[4], 2);
         assert_eq!(histogram.count, 3);
         assert_eq!(histogram.cumulative()[9], 2, "20 s is only in +Inf");
         assert!((histogram.sum - 20.00015).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nanosecond_bounds_are_the_second_bounds() {
+        for (nanos, seconds) in BUCKET_BOUNDS_NANOS.iter().zip(BUCKET_BOUNDS) {
+            assert_eq!(*nanos as f64 / 1e9, seconds);
+        }
     }
 }

@@ -220,6 +220,7 @@ fn number(value: f64) -> String {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    use super::super::histogram::DurationHistogram;
     use super::*;
 
     #[test]
@@ -239,7 +240,9 @@ mod tests {
             retries: 1,
             ..MetricsSnapshot::default()
         };
-        snapshot.queue_duration.observe(5e-5);
+        let mut queue_duration = DurationHistogram::default();
+        queue_duration.observe(50_000);
+        snapshot.queue_duration = queue_duration.snapshot();
         let text = render(&[("pods \"a\"".to_owned(), snapshot)]);
         assert!(text.contains("workqueue_depth{name=\"pods \\\"a\\\"\"} 2\n"));
         assert!(text.contains("workqueue_adds_total{name=\"pods \\\"a\\\"\"} 5\n"));

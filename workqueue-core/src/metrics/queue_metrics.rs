@@ -1,22 +1,18 @@
 //! One queue's metrics, kept under the queue's lock and updated exactly
 //! where client-go's `defaultQueueMetrics` is.
 
-use super::histogram::HistogramSnapshot;
+use super::histogram::{DurationHistogram, HistogramSnapshot};
+use super::key_metrics::KeyMetrics;
+use super::stamp_clock::StampClock;
 use crate::clock::{Clock, Timestamp};
-use crate::hash::FastHashMap;
-use std::hash::Hash;
 
-pub(crate) struct QueueMetrics<K> {
-    clock: Clock,
+pub(crate) struct QueueMetrics {
+    clock: StampClock,
     depth: i64,
     adds: u64,
     retries: u64,
-    queue_duration: HistogramSnapshot,
-    work_duration: HistogramSnapshot,
-    /// Per key: when it became dirty (the first add since its last get)
-    /// and when it was handed out. One map, so each event costs one
-    /// hash-table operation.
-    stamps: FastHashMap<K, Stamps>,
+    queue_duration: DurationHistogram,
+    work_duration: DurationHistogram,
     /// The "unfinished" gauges stop at the shutdown, like client-go's ticker.
     frozen_at: Option<Timestamp>,
 }
@@ -70,66 +66,33 @@ impl MetricsSnapshot {
     }
 }
 
+/// When a key became dirty and when it was handed out. Which is set
+/// follows the key's phase: `added` while it is dirty (ready, or added
+/// again while processing), `started` while it is processed.
 #[derive(Clone, Copy, Default)]
-struct Stamps {
-    added: Option<Timestamp>,
-    started: Option<Timestamp>,
+pub(crate) struct KeyStamps {
+    added: Timestamp,
+    started: Timestamp,
+}
+
+fn nanos_between(earlier: Timestamp, later: Timestamp) -> u64 {
+    later.as_nanos().saturating_sub(earlier.as_nanos())
 }
 
 fn seconds_between(earlier: Timestamp, later: Timestamp) -> f64 {
-    later.saturating_duration_since(earlier).as_secs_f64()
+    nanos_between(earlier, later) as f64 / 1e9
 }
 
-impl<K: Hash + Eq + Clone> QueueMetrics<K> {
+impl QueueMetrics {
     pub(crate) fn new(clock: Clock) -> Self {
         QueueMetrics {
-            clock,
+            clock: StampClock::new(clock),
             depth: 0,
             adds: 0,
             retries: 0,
-            queue_duration: HistogramSnapshot::default(),
-            work_duration: HistogramSnapshot::default(),
-            stamps: FastHashMap::default(),
+            queue_duration: DurationHistogram::default(),
+            work_duration: DurationHistogram::default(),
             frozen_at: None,
-        }
-    }
-
-    /// A key became dirty: newly queued, or added again while processing.
-    pub(crate) fn added(&mut self, key: &K) {
-        self.adds += 1;
-        self.depth += 1;
-        let stamps = match self.stamps.get_mut(key) {
-            Some(stamps) => stamps,
-            None => self.stamps.entry(key.clone()).or_default(),
-        };
-        if stamps.added.is_none() {
-            stamps.added = Some(self.clock.now());
-        }
-    }
-
-    /// A key was handed out.
-    pub(crate) fn got(&mut self, key: &K) {
-        let now = self.clock.now();
-        self.depth -= 1;
-        let stamps = self.stamps.entry(key.clone()).or_default();
-        stamps.started = Some(now);
-        if let Some(added) = stamps.added.take() {
-            self.queue_duration.observe(seconds_between(added, now));
-        }
-    }
-
-    /// A key's processing finished.
-    pub(crate) fn done(&mut self, key: &K) {
-        let Some(stamps) = self.stamps.get_mut(key) else {
-            return;
-        };
-        if let Some(started) = stamps.started.take() {
-            let now = self.clock.now();
-            self.work_duration.observe(seconds_between(started, now));
-        }
-        // Keep the key only while it is dirty again (added while processing).
-        if stamps.added.is_none() {
-            self.stamps.remove(key);
         }
     }
 
@@ -141,12 +104,16 @@ impl<K: Hash + Eq + Clone> QueueMetrics<K> {
         self.frozen_at.get_or_insert(self.clock.now());
     }
 
-    pub(crate) fn snapshot(&self) -> MetricsSnapshot {
+    /// The metrics now, given the stamps of the keys being processed.
+    pub(crate) fn snapshot<'a>(
+        &mut self,
+        processing: impl Iterator<Item = &'a KeyStamps>,
+    ) -> MetricsSnapshot {
         let now = self.frozen_at.unwrap_or_else(|| self.clock.now());
         let mut unfinished = 0.0;
         let mut longest: f64 = 0.0;
-        for started in self.stamps.values().filter_map(|stamps| stamps.started) {
-            let age = seconds_between(started, now);
+        for stamps in processing {
+            let age = seconds_between(stamps.started, now);
             unfinished += age;
             longest = longest.max(age);
         }
@@ -154,11 +121,35 @@ impl<K: Hash + Eq + Clone> QueueMetrics<K> {
             depth: self.depth,
             adds: self.adds,
             retries: self.retries,
-            queue_duration: self.queue_duration.clone(),
-            work_duration: self.work_duration.clone(),
+            queue_duration: self.queue_duration.snapshot(),
+            work_duration: self.work_duration.snapshot(),
             unfinished_work_seconds: unfinished,
             longest_running_processor_seconds: longest,
             depth_by_priority: Vec::new(),
         }
+    }
+}
+
+impl KeyMetrics for QueueMetrics {
+    type Stamps = KeyStamps;
+
+    fn added(&mut self, stamps: &mut KeyStamps) {
+        self.adds += 1;
+        self.depth += 1;
+        stamps.added = self.clock.now();
+    }
+
+    fn got(&mut self, stamps: &mut KeyStamps) {
+        let now = self.clock.now();
+        self.depth -= 1;
+        stamps.started = now;
+        self.queue_duration
+            .observe(nanos_between(stamps.added, now));
+    }
+
+    fn done(&mut self, stamps: &KeyStamps) {
+        let now = self.clock.now();
+        self.work_duration
+            .observe(nanos_between(stamps.started, now));
     }
 }

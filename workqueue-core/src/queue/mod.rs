@@ -32,6 +32,7 @@
 
 mod builder;
 mod delayed;
+mod phases;
 mod readiness;
 mod ready;
 mod state;

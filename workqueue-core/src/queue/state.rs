@@ -10,30 +10,16 @@
 //!   comes, like an `add` at that moment.
 
 use super::delayed::DelayedKeys;
+use super::phases::Phases;
 use super::ready::ReadyKeys;
 use crate::clock::{Clock, Timestamp};
-use crate::hash::FastHashMap;
-use crate::metrics::{MetricsSnapshot, QueueMetrics};
-use std::collections::hash_map::Entry;
+use crate::metrics::{MetricsSnapshot, NoMetrics, QueueMetrics};
 use std::hash::Hash;
 use std::time::Duration;
 
-/// Where a key known to the queue is. One map holds it, so an add, a get
-/// and a done each cost one hash-table operation.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// In `ready`, waiting to be handed out.
-    Ready,
-    /// Handed out, not yet done.
-    Processing,
-    /// Handed out and added again: back to `ready` at done, with this
-    /// priority (the highest it was added with meanwhile).
-    ProcessingDirty(i32),
-}
-
 pub(crate) struct QueueState<K> {
     ready: ReadyKeys<K>,
-    phases: FastHashMap<K, Phase>,
+    phases: AnyPhases<K>,
     processing: usize,
     pub(crate) delayed: DelayedKeys<K>,
     /// Keys in `processing` that were added again and will be requeued.
@@ -41,8 +27,14 @@ pub(crate) struct QueueState<K> {
     pub(crate) shutting_down: bool,
     /// A `shutdown_with_drain` is waiting and no plain shutdown released it.
     pub(crate) draining: bool,
-    /// Named queues only.
-    metrics: Option<Box<QueueMetrics<K>>>,
+}
+
+/// The phase map of an unnamed queue, or of a named one with its metrics.
+/// Two types, so an unnamed queue's entries carry no metric stamps; the
+/// named one boxed, so an unnamed queue does not carry their space either.
+enum AnyPhases<K> {
+    Unnamed(Phases<K, NoMetrics>),
+    Named(Phases<K, Box<QueueMetrics>>),
 }
 
 /// What an `add` did.
@@ -76,13 +68,15 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
     pub(crate) fn new(aging: Option<(Duration, Clock)>, metrics: Option<Clock>) -> Self {
         QueueState {
             ready: ReadyKeys::new(aging),
-            phases: FastHashMap::default(),
+            phases: match metrics {
+                None => AnyPhases::Unnamed(Phases::new(NoMetrics)),
+                Some(clock) => AnyPhases::Named(Phases::new(Box::new(QueueMetrics::new(clock)))),
+            },
             processing: 0,
             delayed: DelayedKeys::new(),
             dirty_in_processing: 0,
             shutting_down: false,
             draining: false,
-            metrics: metrics.map(|clock| Box::new(QueueMetrics::new(clock))),
         }
     }
 
@@ -93,77 +87,42 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
         if self.shutting_down {
             return Added::Rejected;
         }
-        match self.phases.entry(key) {
-            Entry::Vacant(vacant) => {
-                if let Some(metrics) = self.metrics.as_mut() {
-                    metrics.added(vacant.key());
-                }
-                self.ready.push(vacant.key().clone(), priority);
-                vacant.insert(Phase::Ready);
-                Added::Queued
-            }
-            Entry::Occupied(mut occupied) => match *occupied.get() {
-                Phase::Ready => {
-                    self.ready.raise(occupied.key(), priority);
-                    Added::Collapsed
-                }
-                Phase::ProcessingDirty(pending) => {
-                    occupied.insert(Phase::ProcessingDirty(pending.max(priority)));
-                    Added::Collapsed
-                }
-                Phase::Processing => {
-                    if let Some(metrics) = self.metrics.as_mut() {
-                        metrics.added(occupied.key());
-                    }
-                    occupied.insert(Phase::ProcessingDirty(priority));
-                    self.dirty_in_processing += 1;
-                    Added::MarkedDirty
-                }
-            },
+        let added = match &mut self.phases {
+            AnyPhases::Unnamed(phases) => phases.add(key, priority, &mut self.ready),
+            AnyPhases::Named(phases) => phases.add(key, priority, &mut self.ready),
+        };
+        if added == Added::MarkedDirty {
+            self.dirty_in_processing += 1;
         }
+        added
     }
 
     /// Hands out the first ready key (highest priority, oldest) with its
     /// priority, and marks it processing.
     pub(crate) fn pop(&mut self) -> Option<(K, i32)> {
         let (key, priority) = self.ready.pop()?;
-        if let Some(phase) = self.phases.get_mut(&key) {
-            *phase = Phase::Processing;
-        }
-        if let Some(metrics) = self.metrics.as_mut() {
-            metrics.got(&key);
+        match &mut self.phases {
+            AnyPhases::Unnamed(phases) => phases.got(&key),
+            AnyPhases::Named(phases) => phases.got(&key),
         }
         self.processing += 1;
         Some((key, priority))
     }
 
     pub(crate) fn done(&mut self, key: &K) -> Finished {
-        // Remove first: the common case (processing, not re-added) is then
-        // a single hash-table operation.
-        let phase = self.phases.remove(key);
-        if let (Some(metrics), Some(Phase::Processing | Phase::ProcessingDirty(_))) =
-            (self.metrics.as_mut(), phase)
-        {
-            metrics.done(key);
-        }
-        match phase {
-            Some(Phase::Processing) => {
-                self.processing -= 1;
-                Finished::Removed
-            }
-            Some(Phase::ProcessingDirty(priority)) => {
+        let finished = match &mut self.phases {
+            AnyPhases::Unnamed(phases) => phases.done(key, &mut self.ready),
+            AnyPhases::Named(phases) => phases.done(key, &mut self.ready),
+        };
+        match finished {
+            Finished::Removed => self.processing -= 1,
+            Finished::Requeued => {
                 self.processing -= 1;
                 self.dirty_in_processing -= 1;
-                self.phases.insert(key.clone(), Phase::Ready);
-                self.ready.push(key.clone(), priority);
-                Finished::Requeued
             }
-            Some(Phase::Ready) => {
-                self.phases.insert(key.clone(), Phase::Ready);
-                Finished::NotProcessing
-            }
-            None => Finished::NotProcessing,
+            Finished::NotProcessing => {}
         }
+        finished
     }
 
     /// Moves every delayed key whose time has come into `ready`, in
@@ -180,7 +139,11 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
 
     /// Whether `key` is ready, being processed, or waiting for a delay.
     pub(crate) fn contains(&self, key: &K) -> bool {
-        self.phases.contains_key(key) || self.delayed.contains(key)
+        let known = match &self.phases {
+            AnyPhases::Unnamed(phases) => phases.contains(key),
+            AnyPhases::Named(phases) => phases.contains(key),
+        };
+        known || self.delayed.contains(key)
     }
 
     /// Keys ready to be handed out.
@@ -212,14 +175,17 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
 
     /// Counts an accepted `add_after` (client-go's retries metric).
     pub(crate) fn retried(&mut self) {
-        if let Some(metrics) = self.metrics.as_mut() {
-            metrics.retried();
+        if let AnyPhases::Named(phases) = &mut self.phases {
+            phases.metrics.retried();
         }
     }
 
     /// The metrics of a named queue.
-    pub(crate) fn metrics_snapshot(&self) -> Option<MetricsSnapshot> {
-        let mut snapshot = self.metrics.as_ref()?.snapshot();
+    pub(crate) fn metrics_snapshot(&mut self) -> Option<MetricsSnapshot> {
+        let AnyPhases::Named(phases) = &mut self.phases else {
+            return None;
+        };
+        let mut snapshot = phases.metrics_snapshot();
         snapshot.depth_by_priority = self
             .ready_len_by_priority()
             .into_iter()
@@ -230,8 +196,8 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
 
     /// Stops accepting keys; keys waiting for a delay are dropped.
     pub(crate) fn shut_down(&mut self, drain: bool) {
-        if let Some(metrics) = self.metrics.as_mut() {
-            metrics.shut_down();
+        if let AnyPhases::Named(phases) = &mut self.phases {
+            phases.metrics.shut_down();
         }
         self.shutting_down = true;
         self.draining = drain;
