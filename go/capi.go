@@ -15,6 +15,62 @@ package workqueue
 #include <stdlib.h>
 #include "workqueue.h"
 
+// The per-key calls, reshaped for cgo: the handle passed as an integer and
+// the results returned by value, so the call passes no pointer for cgo to
+// check (the handle is C memory; out-parameters would be Go memory).
+// Flag results ride above the status in bits 8 and up.
+typedef struct { uint64_t key; wq_status status; } go_wq_key_status;
+
+static inline uint32_t go_wq_queue_add(uintptr_t q, uint64_t key) {
+	bool added = false;
+	wq_status st = wq_queue_add((wq_queue *)q, key, &added);
+	return (uint32_t)st | (uint32_t)added << 8;
+}
+
+static inline go_wq_key_status go_wq_queue_get(uintptr_t q, int64_t timeout_ns) {
+	go_wq_key_status r = {0, WQ_STATUS_OK};
+	r.status = wq_queue_get((wq_queue *)q, timeout_ns, &r.key);
+	return r;
+}
+
+static inline uint32_t go_wq_queue_done(uintptr_t q, uint64_t key) {
+	bool was = false;
+	wq_status st = wq_queue_done((wq_queue *)q, key, &was);
+	return (uint32_t)st | (uint32_t)was << 8;
+}
+
+static inline uint32_t go_wq_queue_done_holds(uintptr_t q, uint64_t key) {
+	bool was = false, holds = false;
+	wq_status st = wq_queue_done_holds((wq_queue *)q, key, &was, &holds);
+	return (uint32_t)st | (uint32_t)was << 8 | (uint32_t)holds << 9;
+}
+
+// Status in bits 0-7, was processing bit 8, holds bit 9; the get's
+// status in bits 16-23.
+typedef struct { uint64_t key; uint32_t bits; } go_wq_done_get;
+
+static inline go_wq_done_get go_wq_queue_done_holds_try_get(uintptr_t q, uint64_t key) {
+	bool was = false, holds = false;
+	wq_status get = WQ_STATUS_TIMEOUT;
+	go_wq_done_get r = {0, 0};
+	wq_status st = wq_queue_done_holds_try_get((wq_queue *)q, key, &was, &holds, &r.key, &get);
+	r.bits = (uint32_t)st | (uint32_t)was << 8 | (uint32_t)holds << 9 | (uint32_t)get << 16;
+	return r;
+}
+
+#cgo noescape go_wq_queue_done_holds_try_get
+#cgo nocallback go_wq_queue_done_holds_try_get
+#cgo noescape wq_queue_flush
+#cgo nocallback wq_queue_flush
+#cgo noescape go_wq_queue_add
+#cgo nocallback go_wq_queue_add
+#cgo noescape go_wq_queue_get
+#cgo nocallback go_wq_queue_get
+#cgo noescape go_wq_queue_done
+#cgo nocallback go_wq_queue_done
+#cgo noescape go_wq_queue_done_holds
+#cgo nocallback go_wq_queue_done_holds
+
 #cgo noescape wq_status_str
 #cgo nocallback wq_status_str
 #cgo noescape wq_version
@@ -58,20 +114,14 @@ package workqueue
 #cgo nocallback wq_queue_new
 #cgo noescape wq_queue_free
 #cgo nocallback wq_queue_free
-#cgo noescape wq_queue_add
-#cgo nocallback wq_queue_add
 #cgo noescape wq_queue_add_batch
 #cgo nocallback wq_queue_add_batch
 #cgo noescape wq_queue_add_after
 #cgo nocallback wq_queue_add_after
 #cgo noescape wq_queue_add_rate_limited
 #cgo nocallback wq_queue_add_rate_limited
-#cgo noescape wq_queue_get
-#cgo nocallback wq_queue_get
 #cgo noescape wq_queue_get_batch
 #cgo nocallback wq_queue_get_batch
-#cgo noescape wq_queue_done
-#cgo nocallback wq_queue_done
 #cgo noescape wq_queue_done_batch
 #cgo nocallback wq_queue_done_batch
 #cgo noescape wq_queue_forget
@@ -96,10 +146,6 @@ package workqueue
 #cgo nocallback wq_queue_holds
 #cgo noescape wq_queue_holds_batch
 #cgo nocallback wq_queue_holds_batch
-#cgo noescape wq_queue_done_holds
-#cgo nocallback wq_queue_done_holds
-#cgo noescape wq_queue_done_holds_try_get
-#cgo nocallback wq_queue_done_holds_try_get
 
 #cgo noescape wq_queue_add_with_priority
 #cgo nocallback wq_queue_add_with_priority
@@ -342,8 +388,11 @@ func limiterFree(l *cLimiter) { C.wq_rate_limiter_free(l) }
 
 // ---- queue -------------------------------------------------------------
 
-func queueNew(name string, limiter *cLimiter, clock *cClock, aging uint64) (*cQueue, status) {
+func queueNew(name string, limiter *cLimiter, clock *cClock, aging uint64, ring *submissionRing) (*cQueue, status) {
 	var opts C.wq_queue_options
+	if ring != nil {
+		opts.submissions = (*C.wq_submissions)(ring.mem)
+	}
 	opts.priority_aging_ns = C.uint64_t(aging)
 	if name != "" {
 		cname := C.CString(name)
@@ -360,9 +409,8 @@ func queueNew(name string, limiter *cLimiter, clock *cClock, aging uint64) (*cQu
 func queueFree(q *cQueue) { C.wq_queue_free(q) }
 
 func queueAdd(q *cQueue, key uint64) (bool, status) {
-	var added C.bool
-	st := status(C.wq_queue_add(q, C.uint64_t(key), &added))
-	return bool(added), st
+	r := C.go_wq_queue_add(C.uintptr_t(uintptr(unsafe.Pointer(q))), C.uint64_t(key))
+	return r>>8&1 != 0, status(r & 0xff)
 }
 
 func queueAddBatch(q *cQueue, keys []uint64) (int, status) {
@@ -387,9 +435,8 @@ func queueAddRateLimited(q *cQueue, key uint64) (time.Duration, status) {
 }
 
 func queueGet(q *cQueue, timeout int64) (uint64, status) {
-	var key C.uint64_t
-	st := status(C.wq_queue_get(q, C.int64_t(timeout), &key))
-	return uint64(key), st
+	r := C.go_wq_queue_get(C.uintptr_t(uintptr(unsafe.Pointer(q))), C.int64_t(timeout))
+	return uint64(r.key), status(r.status)
 }
 
 func queueGetBatch(q *cQueue, out []uint64, timeout int64) (int, status) {
@@ -402,9 +449,8 @@ func queueGetBatch(q *cQueue, out []uint64, timeout int64) (int, status) {
 }
 
 func queueDone(q *cQueue, key uint64) (bool, status) {
-	var was C.bool
-	st := status(C.wq_queue_done(q, C.uint64_t(key), &was))
-	return bool(was), st
+	r := C.go_wq_queue_done(C.uintptr_t(uintptr(unsafe.Pointer(q))), C.uint64_t(key))
+	return r>>8&1 != 0, status(r & 0xff)
 }
 
 func queueDoneBatch(q *cQueue, keys []uint64) (int, status) {
@@ -415,6 +461,50 @@ func queueDoneBatch(q *cQueue, keys []uint64) (int, status) {
 	st := status(C.wq_queue_done_batch(q, (*C.uint64_t)(unsafe.Pointer(&keys[0])), C.size_t(len(keys)), &n))
 	return int(n), st
 }
+
+// ---- submission ring ----------------------------------------------------
+
+// submissionRing is a queue's submission ring (wq_submissions): its
+// counters and entries, in C memory this package allocates.
+type submissionRing struct {
+	mem        unsafe.Pointer // C.malloc'd: free it with freeSubmissionRing
+	tail, head *uint64
+	waiters    *uint32
+	entries    []submission
+}
+
+// submission is a wq_submission.
+type submission struct {
+	key      uint64
+	op       uint32
+	priority int32
+}
+
+const (
+	submitAdd      = uint32(C.WQ_SUBMIT_ADD)
+	submitDone     = uint32(C.WQ_SUBMIT_DONE)
+	submissionBusy = uint64(C.WQ_SUBMISSIONS_BUSY)
+)
+
+// The Go view of an entry must match the C one.
+var _ [unsafe.Sizeof(submission{}) - C.sizeof_wq_submission]struct{}
+var _ [C.sizeof_wq_submission - unsafe.Sizeof(submission{})]struct{}
+
+// newSubmissionRing allocates a ring for wq_queue_new.
+func newSubmissionRing() *submissionRing {
+	r := (*C.wq_submissions)(C.malloc(C.sizeof_wq_submissions))
+	return &submissionRing{
+		mem:     unsafe.Pointer(r),
+		tail:    (*uint64)(unsafe.Pointer(&r.tail)),
+		head:    (*uint64)(unsafe.Pointer(&r.head)),
+		waiters: (*uint32)(unsafe.Pointer(&r.waiters)),
+		entries: unsafe.Slice((*submission)(unsafe.Pointer(&r.entries[0])), C.WQ_SUBMISSIONS_CAPACITY),
+	}
+}
+
+func freeSubmissionRing(mem unsafe.Pointer) { C.free(mem) }
+
+func queueFlush(q *cQueue) status { return status(C.wq_queue_flush(q)) }
 
 func queueForget(q *cQueue, key uint64) status {
 	return status(C.wq_queue_forget(q, C.uint64_t(key)))
@@ -472,19 +562,15 @@ func queueHolds(q *cQueue, key uint64) (bool, status) {
 
 // queueDoneHolds is queueDone then queueHolds, in one crossing.
 func queueDoneHolds(q *cQueue, key uint64) (was, holds bool, st status) {
-	var w, h C.bool
-	st = status(C.wq_queue_done_holds(q, C.uint64_t(key), &w, &h))
-	return bool(w), bool(h), st
+	r := C.go_wq_queue_done_holds(C.uintptr_t(uintptr(unsafe.Pointer(q))), C.uint64_t(key))
+	return r>>8&1 != 0, r>>9&1 != 0, status(r & 0xff)
 }
 
 // queueDoneHoldsTryGet is queueDoneHolds then queueGet(noWait), in one
 // crossing; getSt is the get's status (next is valid with stOK).
 func queueDoneHoldsTryGet(q *cQueue, key uint64) (was, holds bool, next uint64, getSt, st status) {
-	var w, h C.bool
-	var n C.uint64_t
-	var g C.wq_status
-	st = status(C.wq_queue_done_holds_try_get(q, C.uint64_t(key), &w, &h, &n, &g))
-	return bool(w), bool(h), uint64(n), status(g), st
+	r := C.go_wq_queue_done_holds_try_get(C.uintptr_t(uintptr(unsafe.Pointer(q))), C.uint64_t(key))
+	return r.bits>>8&1 != 0, r.bits>>9&1 != 0, uint64(r.key), status(r.bits >> 16 & 0xff), status(r.bits & 0xff)
 }
 
 // queueHoldsBatch writes into out[i] whether the queue holds keys[i];

@@ -9,6 +9,9 @@ package workqueue
 // returns the next item (blocking like Get when none is ready). When an
 // item is ready the two take one call into the library instead of two.
 func (q *Typed[T]) DoneAndGet(item T) (next T, shutdown bool) {
+	if q.submitDone(item) {
+		return q.Get() // the get applies the done first: one call still
+	}
 	next, ok, shutdown := q.doneTryGet(item)
 	if ok || shutdown {
 		return next, shutdown
@@ -43,7 +46,7 @@ func (q *Typed[T]) doneTryGet(item T) (next T, ok, shutdown bool) {
 		}
 		was, holds, nextID, getSt, st := queueDoneHoldsTryGet(h.ptr, id)
 		if st == stOK && !holds {
-			sh.remove(item, id)
+			sh.retire(item, id)
 		}
 		sh.mu.Unlock()
 		if st == stOK {
@@ -55,7 +58,7 @@ func (q *Typed[T]) doneTryGet(item T) (next T, ok, shutdown bool) {
 	}
 	_, holds, nextID, getSt, st := queueDoneHoldsTryGet(h.ptr, id)
 	if st == stOK && !holds {
-		sh.remove(item, id)
+		sh.retire(item, id)
 	}
 	sh.mu.Unlock()
 	check("wq_queue_done_holds_try_get", st)
@@ -85,6 +88,9 @@ func (q *Typed[T]) took(id uint64, getSt status) (next T, ok, shutdown bool) {
 // DoneAndGet is Done(key) followed by Get, in one call into the library
 // when a key is ready (see Typed.DoneAndGet).
 func (q *RawQueue) DoneAndGet(key uint64) (next uint64, shutdown bool) {
+	if q.h.submit(submitDone, key, 0) {
+		return q.Get() // the get applies the done first: one call still
+	}
 	next, ok, shutdown := q.doneTryGet(key)
 	if ok || shutdown {
 		return next, shutdown

@@ -23,3 +23,17 @@ func LimiterTrackedKeys[T comparable](l TypedRateLimiter[T]) int {
 
 // HeaderVersion is the version of the header the package was built with.
 func HeaderVersion() (major, minor, patch int) { return headerMajor, headerMinor, headerPatch }
+
+// InternerEntries is every entry of q's interner, the idle entries of
+// recently finished items included.
+func InternerEntries[T comparable](q *Typed[T]) int { return q.ids.entries() }
+
+// MaxIdleEntries bounds the idle entries of a queue's interner.
+func MaxIdleEntries[T comparable](q *Typed[T]) int { return maxIdle * len(q.ids.shards) }
+
+// Submitted counts the adds and dones q handed over through its
+// submission ring.
+func Submitted[T comparable](q *Typed[T]) uint64 { return q.h.submitted() }
+
+// RawSubmitted is Submitted for a RawQueue.
+func RawSubmitted(q *RawQueue) uint64 { return q.h.submitted() }

@@ -23,6 +23,10 @@ type queueHandle struct {
 	// state: closedBit, plus the number of calls in flight.
 	state atomic.Int64
 	owner *cOwner
+	sub   *submitter // nil: adds and dones are calls
+	// callsOnly: a shutdown or close has begun; adds and dones are calls
+	// from then on (see submitter.open).
+	callsOnly atomic.Bool
 
 	fdOnce sync.Once
 	fd     int // the queue's pollable fd, or -1 when unavailable
@@ -52,19 +56,33 @@ func owned(free func()) *cOwner {
 	}}
 }
 
-func newQueueHandle(name string, limiter *cLimiter, clock *ManualClock, aging time.Duration) (*queueHandle, error) {
+// With submit, the queue gets a submission ring (see submitter).
+func newQueueHandle(name string, limiter *cLimiter, clock *ManualClock, aging time.Duration, submit bool) (*queueHandle, error) {
 	var cc *cClock
 	if clock != nil {
 		cc = clock.ptr
 	}
-	ptr, st := queueNew(name, limiter, cc, nanos(aging))
+	var ring *submissionRing
+	if submit {
+		ring = newSubmissionRing()
+	}
+	ptr, st := queueNew(name, limiter, cc, nanos(aging), ring)
 	runtime.KeepAlive(clock)
 	if st != stOK {
+		if ring != nil {
+			freeSubmissionRing(ring.mem)
+		}
 		return nil, statusError("wq_queue_new", st)
 	}
 	h := &queueHandle{ptr: ptr, name: name, fd: -1}
 	h.owner = owned(func() { queueFree(ptr) })
 	runtime.AddCleanup(h, func(o *cOwner) { o.release() }, h.owner)
+	if ring != nil {
+		h.sub = &submitter{ring: ring}
+		// Producers write into the ring without entering the handle, so
+		// it lives as long as the handle, not just the queue.
+		runtime.AddCleanup(h, freeSubmissionRing, ring.mem)
+	}
 	return h, nil
 }
 
@@ -87,6 +105,7 @@ func (h *queueHandle) closed() bool { return h.state.Load()&closedBit != 0 }
 // close shuts the queue down and frees it once no call is in flight.
 // Later calls (and a second close) do nothing.
 func (h *queueHandle) close() {
+	h.callsOnly.Store(true)
 	for {
 		s := h.state.Load()
 		if s&closedBit != 0 {
@@ -120,6 +139,7 @@ func (h *queueHandle) length(call func(*cQueue) (int, status), op string) int {
 }
 
 func (h *queueHandle) shutdown() {
+	h.callsOnly.Store(true)
 	if !h.enter() {
 		return
 	}
@@ -131,6 +151,7 @@ func (h *queueHandle) shutdown() {
 // drain shuts down with drain, waiting timeout ns (-1: forever); reports
 // whether the queue drained.
 func (h *queueHandle) drain(timeout int64) bool {
+	h.callsOnly.Store(true)
 	if !h.enter() {
 		return true
 	}

@@ -3,6 +3,7 @@ package workqueue
 import (
 	"hash/maphash"
 	"math/bits"
+	"reflect"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -25,11 +26,18 @@ import (
 //
 // The size stays bounded because an entry is removed as soon as the
 // library no longer holds its id, and a shard's storage shrinks when it
-// empties or falls to a quarter of its peak.
+// empties or falls to a quarter of its peak. A queue keeps the entries of
+// its last few finished items a little longer (retire): idle, resolving no
+// id, so that adding such an item again, as controllers do all the time,
+// costs a map lookup instead of a new entry; at most maxIdle per shard.
+// Only for items that hold no pointers but strings: an item that may
+// refer to other objects is dropped at once, so that they can be
+// collected (as with client-go).
 type interner[T comparable] struct {
-	seed   maphash.Seed
-	mask   uint64
-	shards []shard[T]
+	seed     maphash.Seed
+	mask     uint64
+	shards   []shard[T]
+	keepIdle bool // the items hold no pointers but strings
 }
 
 const (
@@ -45,20 +53,50 @@ type shard[T comparable] struct {
 	peak  int // largest len(ids) since the storage was last rebuilt
 	sweep int // len(ids) at which a limiter's shard checks for stale entries
 
-	slotMu sync.Mutex // guards slots, free, gen
+	slotMu sync.Mutex // guards slots, free, gen, retired
 	slots  []slot[T]
 	free   []uint32
 	gen    uint32 // the generation the next entry gets
 	index  uint64 // this shard's number, in place for ids
-	_      [40]byte
+	// retired: the last maxIdle retirements, a ring indexed by their
+	// sequence number; an idle entry's latest retirement is in it.
+	retired  [maxIdle]retirement
+	retireNo uint32 // the sequence number of the next retirement
+	idle     int    // idle entries
+	keepIdle bool   // the items hold no pointers but strings
+
+	// pending: ids of items submitted as done (see Typed.Done), whose
+	// entries go idle once the library is asked whether it still holds
+	// them; held is the answer's scratch. Guarded by mu.
+	pending []uint64
+	held    []bool
+}
+
+// maxPending is how many done submissions a shard collects before it asks
+// the library which of their items it still holds (one call for all).
+const maxPending = 32
+
+// retirement records that an entry went idle, so that it can be removed
+// once maxIdle later retirements have happened, unless it was added again
+// (and maybe retired again) meanwhile.
+type retirement struct {
+	id uint64
+	no uint32
 }
 
 type slot[T comparable] struct {
-	key   T
-	gen   uint32
-	live  bool
-	flags uint8 // the scheduling queue's per-item state (see squeue.go)
+	key  T
+	gen  uint32
+	live bool
+	// idle: retired, the library does not hold the id. Written with both
+	// locks held, so either lock is enough to read it.
+	idle      bool
+	flags     uint8  // the scheduling queue's per-item state (see squeue.go)
+	retiredNo uint32 // the sequence number of its latest retirement
 }
+
+// maxIdle is how many idle entries a shard keeps.
+const maxIdle = 32
 
 func newInterner[T comparable]() *interner[T] {
 	n := 16 * runtime.GOMAXPROCS(0)
@@ -70,12 +108,37 @@ func newInterner[T comparable]() *interner[T] {
 	}
 	n = 1 << bits.Len(uint(n-1)) // a power of two
 	in := &interner[T]{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]shard[T], n)}
+	keepIdle := onlyStringPointers(reflect.TypeFor[T]())
+	in.keepIdle = keepIdle
 	for i := range in.shards {
 		in.shards[i].index = uint64(i)
 		in.shards[i].ids = make(map[T]uint64)
 		in.shards[i].sweep = minSweep
+		in.shards[i].keepIdle = keepIdle
 	}
 	return in
+}
+
+// onlyStringPointers reports whether values of t hold no pointers but
+// those of strings, so keeping one refers to no other object.
+func onlyStringPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128, reflect.String:
+		return true
+	case reflect.Array:
+		return onlyStringPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !onlyStringPointers(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	default:
+		return false
+	}
 }
 
 // shardOf is the shard that owns key.
@@ -102,8 +165,20 @@ func (in *interner[T]) keyOf(id uint64) (T, bool) {
 	return key, ok
 }
 
-// len counts the entries.
+// len counts the entries of items the library holds (not idle ones).
 func (in *interner[T]) len() int {
+	n := 0
+	for i := range in.shards {
+		sh := &in.shards[i]
+		sh.mu.Lock()
+		n += len(sh.ids) - sh.idle
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// entries counts every entry, idle ones too.
+func (in *interner[T]) entries() int {
 	n := 0
 	for i := range in.shards {
 		sh := &in.shards[i]
@@ -134,9 +209,18 @@ func (sh *shard[T]) lookup(key T) (uint64, bool) {
 	return id, ok
 }
 
-// intern returns key's id, making an entry when there is none.
+// intern returns key's id, making an entry when there is none. created
+// is also true when an idle entry became active again: either way the
+// library did not hold the id before.
 func (sh *shard[T]) intern(key T) (id uint64, created bool) {
 	if id, ok := sh.ids[key]; ok {
+		if s := &sh.slots[uint32(id)]; s.idle {
+			sh.slotMu.Lock()
+			s.idle = false
+			sh.idle--
+			sh.slotMu.Unlock()
+			return id, true
+		}
 		return id, false
 	}
 	sh.slotMu.Lock()
@@ -176,8 +260,17 @@ func (in *interner[T]) keyOfMark(id uint64, flags uint8) (T, bool) {
 	return zero, false
 }
 
-// slotOf is id's live slot, nil if gone; slotMu is held.
+// slotOf is id's live slot, nil if gone or idle; slotMu is held.
 func (sh *shard[T]) slotOf(id uint64) *slot[T] {
+	if s := sh.entryOf(id); s != nil && !s.idle {
+		return s
+	}
+	return nil
+}
+
+// entryOf is id's slot while its entry exists, idle or not; slotMu is
+// held.
+func (sh *shard[T]) entryOf(id uint64) *slot[T] {
 	idx := uint32(id)
 	if int(idx) < len(sh.slots) {
 		s := &sh.slots[idx]
@@ -209,15 +302,71 @@ func (sh *shard[T]) setFlags(id uint64, set, clear uint8) {
 
 // keyLocked resolves id; slotMu is held (mu need not be).
 func (sh *shard[T]) keyLocked(id uint64) (T, bool) {
-	idx := uint32(id)
-	if int(idx) < len(sh.slots) {
-		s := &sh.slots[idx]
-		if s.live && uint64(s.gen) == id>>(slotBits+shardBits) {
-			return s.key, true
-		}
+	if s := sh.slotOf(id); s != nil {
+		return s.key, true
 	}
 	var zero T
 	return zero, false
+}
+
+// retire is remove for an item whose run the library has just finished
+// (it no longer holds id): the entry stays, idle, until maxIdle later
+// retirements in the shard push it out (unless keepIdle is off). mu is
+// held.
+func (sh *shard[T]) retire(key T, id uint64) {
+	sh.slotMu.Lock()
+	sh.retireLocked(key, id)
+	sh.slotMu.Unlock()
+}
+
+// pend records that id's item was submitted as done; true when the shard
+// has collected enough for verify. mu is held.
+func (sh *shard[T]) pend(id uint64) bool {
+	sh.pending = append(sh.pending, id)
+	return len(sh.pending) >= maxPending
+}
+
+// verify retires the entries of pending items the library no longer
+// holds, as holds answers for them (one call for the shard). mu is held,
+// so no add of these items can be on its way meanwhile.
+func (sh *shard[T]) verify(holds func(ids []uint64, held []bool) status) {
+	if len(sh.pending) == 0 {
+		return
+	}
+	if cap(sh.held) < len(sh.pending) {
+		sh.held = make([]bool, len(sh.pending), max(len(sh.pending), maxPending))
+	}
+	held := sh.held[:len(sh.pending)]
+	if holds(sh.pending, held) == stOK {
+		sh.slotMu.Lock()
+		for i, id := range sh.pending {
+			if s := sh.slotOf(id); s != nil && !held[i] {
+				sh.retireLocked(s.key, id)
+			}
+		}
+		sh.slotMu.Unlock()
+	}
+	sh.pending = sh.pending[:0]
+}
+
+// retireLocked is retire with both locks held.
+func (sh *shard[T]) retireLocked(key T, id uint64) {
+	if !sh.keepIdle {
+		sh.removeLocked(key, id)
+		return
+	}
+	if s := sh.slotOf(id); s != nil {
+		no := sh.retireNo
+		sh.retireNo++
+		r := &sh.retired[no%maxIdle]
+		if o := sh.entryOf(r.id); o != nil && o.idle && o.retiredNo == r.no {
+			sh.removeLocked(o.key, r.id) // maxIdle retirements ago
+		}
+		*r = retirement{id: id, no: no}
+		s.idle = true
+		s.retiredNo = no
+		sh.idle++
+	}
 }
 
 // remove drops key's entry if id is still its id; it reports whether it
@@ -251,6 +400,10 @@ func (sh *shard[T]) removeLocked(key T, id uint64) bool {
 	if !s.live || uint64(s.gen) != id>>(slotBits+shardBits) {
 		return false
 	}
+	if s.idle {
+		s.idle = false
+		sh.idle--
+	}
 	delete(sh.ids, key)
 	var zero T
 	s.key = zero // let the key be collected
@@ -274,6 +427,9 @@ func (sh *shard[T]) rebuild(empty bool) {
 		sh.ids = make(map[T]uint64)
 		sh.slots = nil
 		sh.free = nil
+		sh.retired = [maxIdle]retirement{}
+		sh.idle = 0
+		sh.pending = nil
 		sh.peak = 0
 		sh.sweep = minSweep
 		return

@@ -58,6 +58,9 @@ func TestInternerBoundedUnderChurn(t *testing.T) {
 	if n := q.InternedKeys(); n != 0 {
 		t.Errorf("interner holds %d entries after every key was done", n)
 	}
+	if n, bound := workqueue.InternerEntries(q), workqueue.MaxIdleEntries(q); n > bound {
+		t.Errorf("interner keeps %d idle entries, more than its bound %d", n, bound)
+	}
 	if n := limiterTracked(limiter); n != 0 {
 		t.Errorf("the limiter's interner holds %d entries after every key was forgotten", n)
 	}

@@ -15,3 +15,8 @@ package workqueue
 #cgo LDFLAGS: ${SRCDIR}/../target/release/libworkqueue.a -lgcc_s -lutil -lrt -lpthread -lm -ldl
 */
 import "C"
+
+// linkedLibrary is set by make (-ldflags -X) to a digest of the
+// libworkqueue.a it built: Go's build cache does not look at the library's
+// contents, but a changed flag makes it link again.
+var linkedLibrary string

@@ -94,7 +94,9 @@ func addWithOpts(o AddOpts, tryRateLimited func(int32) (time.Duration, bool), ad
 
 // AddWithPriority is Add at priority (higher is handed out first).
 func (q *Typed[T]) AddWithPriority(item T, priority int) {
-	q.add(item, 0, false, clampPriority(priority))
+	if p := clampPriority(priority); !q.submitAdd(item, p) {
+		q.add(item, 0, false, p)
+	}
 }
 
 // TryAddWithPriority is AddWithPriority reporting whether it scheduled a
@@ -202,7 +204,9 @@ func (q *Typed[T]) LenByPriority() []PriorityLen { return q.h.lenByPriority() }
 
 // AddWithPriority is Add at priority (see Typed.AddWithPriority).
 func (q *RawQueue) AddWithPriority(key uint64, priority int) {
-	q.add(key, 0, false, clampPriority(priority))
+	if p := clampPriority(priority); !q.h.submit(submitAdd, key, p) {
+		q.add(key, 0, false, p)
+	}
 }
 
 // TryAddWithPriority is AddWithPriority reporting whether it scheduled a

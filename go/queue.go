@@ -125,7 +125,7 @@ func newTyped[T comparable](rl TypedRateLimiter[T], cfg queueConfig) *Typed[T] {
 	// The library's own limiter is never asked (AddRateLimited asks rl
 	// from Go); an unkeyed bucket keeps wq_queue_holds cheap.
 	name := strings.ToValidUTF8(cfg.Name, "\uFFFD")
-	h, err := newQueueHandle(name, idleLimiter(), cfg.Clock, cfg.PriorityAging)
+	h, err := newQueueHandle(name, idleLimiter(), cfg.Clock, cfg.PriorityAging, name == "" && cfg.PriorityAging == 0)
 	if err != nil {
 		panic(err)
 	}
@@ -169,7 +169,31 @@ func (q *Typed[T]) Name() string { return q.h.name }
 // ---- adding ---------------------------------------------------------------
 
 // Add marks item as needing processing. Adds after ShutDown are ignored.
-func (q *Typed[T]) Add(item T) { q.add(item, 0, false, 0) }
+func (q *Typed[T]) Add(item T) {
+	if !q.submitAdd(item, 0) {
+		q.add(item, 0, false, 0)
+	}
+}
+
+// submitAdd is Add at priority through the queue's submission ring (see
+// submitter), without a call; false when the caller must call instead.
+// The item is interned first, under its shard's lock, so that its entry
+// exists before the library can hand its id out.
+func (q *Typed[T]) submitAdd(item T, priority int32) bool {
+	h := q.h
+	if !h.sub.open(h) {
+		return false
+	}
+	sh := q.ids.shardOf(item)
+	sh.mu.Lock()
+	id, created := sh.intern(item)
+	submitted := h.sub.submit(h, submitAdd, id, priority)
+	if !submitted && created {
+		sh.remove(item, id) // the call the caller makes interns it again
+	}
+	sh.mu.Unlock()
+	return submitted
+}
 
 // TryAdd is Add reporting whether it scheduled a new run of item: false
 // when the add collapsed into a pending run (item is queued, or was
@@ -211,7 +235,7 @@ func (q *Typed[T]) add(item T, delay time.Duration, after bool, priority int32) 
 	sh := q.ids.shardOf(item)
 	sh.mu.Lock()
 	id, created := sh.intern(item)
-	added, st := addID(h.ptr, id, delay, after, priority)
+	added, st := addID(h, id, delay, after, priority)
 	if created && !added {
 		sh.remove(item, id) // refused: the queue is shutting down
 	}
@@ -232,7 +256,8 @@ func (q *Typed[T]) add(item T, delay time.Duration, after bool, priority int32) 
 }
 
 // addID is the library's add (after delay, if after is set) at priority.
-func addID(q *cQueue, id uint64, delay time.Duration, after bool, priority int32) (bool, status) {
+func addID(h *queueHandle, id uint64, delay time.Duration, after bool, priority int32) (bool, status) {
+	q := h.ptr
 	switch {
 	case after && priority != 0:
 		return queueAddAfterWithPriority(q, id, delay, priority)
@@ -662,7 +687,52 @@ func (q *Typed[T]) resolve(dst []T, ids []uint64) []T {
 
 // Done marks item as done processing; if it was added again meanwhile, it
 // is queued again.
-func (q *Typed[T]) Done(item T) { q.TryDone(item) }
+func (q *Typed[T]) Done(item T) {
+	if !q.submitDone(item) {
+		q.TryDone(item)
+	}
+}
+
+// submitDone is Done through the queue's submission ring, without a call;
+// false when the caller must call instead. Whether the library still
+// holds the item afterwards is asked later, for many items at once (see
+// shard.verify). Items that may refer to other objects are not submitted:
+// their entries go at once, so the objects can be collected.
+func (q *Typed[T]) submitDone(item T) bool {
+	h := q.h
+	if !h.sub.open(h) || !q.ids.keepIdle {
+		return false
+	}
+	sh := q.ids.shardOf(item)
+	sh.mu.Lock()
+	id, ok := sh.lookup(item)
+	submitted := ok && h.sub.submit(h, submitDone, id, 0)
+	if submitted && sh.pend(id) {
+		sh.verify(q.holds)
+	}
+	sh.mu.Unlock()
+	return submitted
+}
+
+// holds asks the library which of ids it still holds.
+func (q *Typed[T]) holds(ids []uint64, held []bool) status {
+	h := q.h
+	if !h.enter() {
+		return stShutdown
+	}
+	defer h.exit()
+	return queueHoldsBatch(h.ptr, ids, held)
+}
+
+// verifyAll verifies every shard's pending done submissions.
+func (q *Typed[T]) verifyAll() {
+	for i := range q.ids.shards {
+		sh := &q.ids.shards[i]
+		sh.mu.Lock()
+		sh.verify(q.holds)
+		sh.mu.Unlock()
+	}
+}
 
 // TryDone is Done reporting whether item was being processed (when it was
 // not, nothing changes).
@@ -683,7 +753,7 @@ func (q *Typed[T]) TryDone(item T) bool {
 	if ok {
 		was, holds, st = queueDoneHolds(h.ptr, id)
 		if st == stOK && !holds {
-			sh.remove(item, id)
+			sh.retire(item, id)
 		}
 	}
 	sh.mu.Unlock()
@@ -722,15 +792,31 @@ func (q *Typed[T]) DoneBatch(items []T) int {
 		done, st := queueDoneBatch(h.ptr, sc.compact)
 		check("wq_queue_done_batch", st)
 		check("wq_queue_holds_batch", queueHoldsBatch(h.ptr, sc.compact, sc.held))
+		retire := sc.found[:len(items)] // per item: its entry goes idle
 		j := 0
 		for i, id := range sc.ids {
-			if id == notInterned {
+			retire[i] = id != notInterned && !sc.held[j]
+			if id != notInterned {
+				j++
+			}
+		}
+		// Shard by shard, each slot lock taken once.
+		var locked *shard[T]
+		for _, i := range sc.order[:len(items)] {
+			if !retire[i] {
 				continue
 			}
-			if !sc.held[j] {
-				q.ids.shards[sc.shard[i]].remove(items[i], id) // a repeated item is removed once
+			if sh := &q.ids.shards[sc.shard[i]]; sh != locked {
+				if locked != nil {
+					locked.slotMu.Unlock()
+				}
+				locked = sh
+				sh.slotMu.Lock()
 			}
-			j++
+			locked.retireLocked(items[i], sc.ids[i]) // a repeated item is retired once
+		}
+		if locked != nil {
+			locked.slotMu.Unlock()
 		}
 		return done
 	})
@@ -798,6 +884,7 @@ func (q *Typed[T]) sweep() {
 						sh.remove(keys[j], id)
 					}
 				}
+				sh.pending = sh.pending[:0] // every entry was just checked
 			}
 		}
 		sh.mu.Unlock()
@@ -848,7 +935,12 @@ func (q *Typed[T]) Close() {
 	q.ids.reset()
 }
 
-// InternedKeys is the number of items the interner holds: the items the
-// queue holds (queued, being processed, waiting for a delay). For tests
-// and monitoring.
-func (q *Typed[T]) InternedKeys() int { return q.ids.len() }
+// InternedKeys is the number of items the interner holds for the queue:
+// the items the queue holds (queued, being processed, waiting for a
+// delay). For tests and monitoring. Besides these the interner keeps a
+// bounded cache of recently finished items (32 per shard, 64+ shards), so
+// that adding one again is cheap.
+func (q *Typed[T]) InternedKeys() int {
+	q.verifyAll()
+	return q.ids.len()
+}

@@ -65,7 +65,7 @@ func NewRawQueueWithConfig(config RawQueueConfig) *RawQueue {
 		native = idleLimiter()
 	}
 	name := strings.ToValidUTF8(config.Name, "\uFFFD")
-	h, err := newQueueHandle(name, native, config.Clock, config.PriorityAging)
+	h, err := newQueueHandle(name, native, config.Clock, config.PriorityAging, name == "" && config.PriorityAging == 0)
 	runtime.KeepAlive(rl)
 	if err != nil {
 		panic(err)
@@ -97,7 +97,11 @@ func WrapRawQueue(handle unsafe.Pointer) *RawQueue {
 }
 
 // Add marks key as needing processing.
-func (q *RawQueue) Add(key uint64) { q.add(key, 0, false, 0) }
+func (q *RawQueue) Add(key uint64) {
+	if !q.h.submit(submitAdd, key, 0) {
+		q.add(key, 0, false, 0)
+	}
+}
 
 // TryAdd is Add reporting whether it scheduled a new run of key.
 func (q *RawQueue) TryAdd(key uint64) bool { return q.add(key, 0, false, 0) }
@@ -108,13 +112,13 @@ func (q *RawQueue) add(key uint64, delay time.Duration, after bool, priority int
 		return false
 	}
 	if q.m == nil {
-		added, st := addID(h.ptr, key, delay, after, priority)
+		added, st := addID(h, key, delay, after, priority)
 		h.exit()
 		checkAdd(st, after, priority)
 		return added
 	}
 	now := q.m.begin()
-	added, st := addID(h.ptr, key, delay, after, priority)
+	added, st := addID(h, key, delay, after, priority)
 	if st == stOK {
 		if after {
 			q.m.addedAfter(key, delay, priority, added, now)
@@ -384,7 +388,11 @@ func (q *RawQueue) GetBatchWithContext(ctx context.Context, dst []uint64) (n int
 }
 
 // Done marks key as done processing.
-func (q *RawQueue) Done(key uint64) { q.TryDone(key) }
+func (q *RawQueue) Done(key uint64) {
+	if !q.h.submit(submitDone, key, 0) {
+		q.TryDone(key)
+	}
+}
 
 // TryDone is Done reporting whether key was being processed.
 func (q *RawQueue) TryDone(key uint64) bool {

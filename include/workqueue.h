@@ -125,6 +125,28 @@
 #define WQ_DEFAULT_MAX_RETRIES 5
 
 /**
+ * Entries in a queue's submission ring.
+ */
+#define WQ_SUBMISSIONS_CAPACITY 128
+
+/**
+ * `wq_submission.op`: `wq_queue_add` of `key` (`wq_queue_add_with_priority`
+ * when `priority` is not 0).
+ */
+#define WQ_SUBMIT_ADD 1
+
+/**
+ * `wq_submission.op`: `wq_queue_done` of `key`.
+ */
+#define WQ_SUBMIT_DONE 2
+
+/**
+ * The bit of `wq_submissions.tail` a producer sets while it writes an
+ * entry.
+ */
+#define WQ_SUBMISSIONS_BUSY 9223372036854775808ull
+
+/**
  * How many finite buckets the duration histograms have (client-go's:
  * 1e-8 s × 10^k up to 10 s). Their upper bounds, in seconds, are
  * `wq_metrics_bucket_bounds()`.
@@ -327,6 +349,58 @@ typedef struct wq_semaphore wq_semaphore;
 typedef struct wq_squeue wq_squeue;
 
 /**
+ * One submitted call. Entries with another `op` are skipped.
+ */
+typedef struct {
+    uint64_t key;
+    uint32_t op;
+    int32_t priority;
+} wq_submission;
+
+/**
+ * A queue's submission ring: memory the caller provides at
+ * `wq_queue_new` (`wq_queue_options.submissions`) and shares with the
+ * queue. Indexes count entries since the queue was made; entry `i` is
+ * `entries[i % WQ_SUBMISSIONS_CAPACITY]`.
+ *
+ * To submit, the producer (all memory accesses below atomic and
+ * sequentially consistent, except the entry's):
+ * 1. if `waiters` is not 0, makes the call instead (the queue counts a
+ *    waiter while a call may block on it, while keys may wait for a
+ *    delay, and for ever once its fd exists or with priority aging);
+ * 2. takes the ring: swaps `tail` from a value `t` without
+ *    `WQ_SUBMISSIONS_BUSY` to `t | WQ_SUBMISSIONS_BUSY` (if another
+ *    producer has it, waits or makes the call instead);
+ * 3. if `t - head` is `WQ_SUBMISSIONS_CAPACITY`, stores `t` back in
+ *    `tail` and makes the call instead (the call applies the ring first);
+ * 4. writes the entry at `t`, then stores `t + 1` in `tail`: published;
+ * 5. reads `waiters` again and, if it is not 0, calls `wq_queue_flush`.
+ */
+typedef struct {
+    /**
+     * Entries published, plus `WQ_SUBMISSIONS_BUSY` while a producer
+     * writes one: written by producers only.
+     */
+    uint64_t tail;
+    uint8_t reserved_tail[56];
+    /**
+     * Entries applied: written by the queue only.
+     */
+    uint64_t head;
+    uint8_t reserved_head[56];
+    /**
+     * Not 0 while a producer must call instead of submitting: calls that
+     * may block now looking at or waiting on the queue (a get with a
+     * timeout, a drain, a worker loop), 1 while keys may wait for a delay,
+     * 1 for ever once the queue's fd exists or with priority aging.
+     * Written by the queue only.
+     */
+    uint32_t waiters;
+    uint32_t reserved_waiters;
+    wq_submission entries[WQ_SUBMISSIONS_CAPACITY];
+} wq_submissions;
+
+/**
  * How to build a queue; pass NULL to `wq_queue_new` for every default.
  * Zero-initialise it (`wq_queue_options opts = {0};`) and set what you
  * need: a zero field means its default. Later versions may append fields
@@ -359,6 +433,15 @@ typedef struct {
      * 0: strict priority.
      */
     uint64_t priority_aging_ns;
+    /**
+     * Memory for a submission ring (see `wq_submissions`), through which
+     * one producer at a time adds and finishes keys without a call each:
+     * for a binding whose calls are expensive. The queue sets it up (no
+     * initialisation needed); it must stay valid until `wq_queue_free`
+     * returns. NULL: none. Not for a named queue (its metrics time each
+     * add, so adds must be calls).
+     */
+    wq_submissions *submissions;
 } wq_queue_options;
 
 /**
@@ -750,12 +833,14 @@ void wq_rate_limiter_free(wq_rate_limiter *limiter);
  * limiter). Free the queue with `wq_queue_free`.
  *
  * Returns `WQ_STATUS_NULL_ARGUMENT` if `out_queue` is NULL;
- * `WQ_STATUS_INVALID_ARGUMENT` if the name is not UTF-8.
+ * `WQ_STATUS_INVALID_ARGUMENT` if the name is not UTF-8;
+ * `WQ_STATUS_UNSUPPORTED` if a named queue is given submissions.
  *
  * # Safety
  * `options` is NULL or points to a valid `wq_queue_options` whose
- * pointers are NULL or valid (a NUL-terminated name, live handles);
- * `out_queue` is NULL or valid for a write.
+ * pointers are NULL or valid (a NUL-terminated name, live handles,
+ * ring memory that outlives the queue); `out_queue` is NULL or valid for
+ * a write.
  */
 wq_status wq_queue_new(const wq_queue_options *options, wq_queue **out_queue);
 
@@ -1045,6 +1130,18 @@ wq_status wq_queue_shutting_down(const wq_queue *queue, bool *out_shutting_down)
  * `queue` is NULL or a live handle; `out_fd` is NULL or valid for a write.
  */
 wq_status wq_queue_fd(wq_queue *queue, int *out_fd);
+
+/**
+ * Applies the entries published in the queue's submission ring now
+ * (every call does so first; this one does nothing else), waking getters
+ * for the keys it adds.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle.
+ */
+wq_status wq_queue_flush(wq_queue *queue);
 
 /**
  * Stores in `*out_holds` whether the queue may still hand out `key` (it is

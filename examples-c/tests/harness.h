@@ -71,5 +71,6 @@ void run_bad_argument_tests(void);
 void run_fd_tests(void);
 void run_scheduling_tests(void);
 void run_metrics_tests(void);
+void run_submission_tests(void);
 
 #endif /* WQ_TEST_HARNESS_H */

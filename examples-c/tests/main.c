@@ -76,6 +76,7 @@ int main(int argc, char **argv) {
     run_fd_tests();
     run_scheduling_tests();
     run_metrics_tests();
+    run_submission_tests();
     printf("%d passed, %d failed\n", wq_tests_passed, wq_tests_failed);
     return wq_tests_failed == 0 ? 0 : 1;
 }

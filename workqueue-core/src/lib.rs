@@ -35,7 +35,9 @@ pub use cancel::CancelToken;
 pub use clock::{Clock, ManualClock, Timestamp};
 pub use error::ConfigError;
 pub use parallelize::{parallelize_until, ParallelizeError, PiecePanic};
-pub use queue::{GetError, Key, Queue, QueueBuilder, Readiness, ReadinessObserver, LOCK_HOLD_KEYS};
+pub use queue::{
+    GetError, Key, Queue, QueueBuilder, Readiness, ReadinessObserver, Replayed, LOCK_HOLD_KEYS,
+};
 pub use rate_limit::RateLimiter;
 pub use scheduling::SchedulingQueue;
 pub use semaphore::{ReleaseError, Semaphore, SemaphorePermit};

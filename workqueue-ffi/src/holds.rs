@@ -34,7 +34,7 @@ pub unsafe extern "C" fn wq_queue_holds(
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
         let out_holds = out(out_holds)?;
-        out_holds.write(queue.queue.holds(&key));
+        out_holds.write(queue.queue().holds(&key));
         Ok(())
     })
 }
@@ -64,8 +64,8 @@ pub unsafe extern "C" fn wq_queue_done_holds(
         let queue = unsafe { arg(queue) }?;
         let was_processing = out_opt(out_was_processing);
         let holds = out_opt(out_holds);
-        write_opt(was_processing, queue.queue.done(&key));
-        write_opt(holds, queue.queue.holds(&key));
+        write_opt(was_processing, queue.queue().done(&key));
+        write_opt(holds, queue.queue().holds(&key));
         Ok(())
     })
 }
@@ -104,9 +104,9 @@ pub unsafe extern "C" fn wq_queue_done_holds_try_get(
         let out_get_status = out(out_get_status)?;
         let was_processing = out_opt(out_was_processing);
         let holds = out_opt(out_holds);
-        write_opt(was_processing, queue.queue.done(&key));
-        write_opt(holds, queue.queue.holds(&key));
-        match queue.queue.try_get() {
+        write_opt(was_processing, queue.queue().done(&key));
+        write_opt(holds, queue.queue().holds(&key));
+        match queue.queue().try_get() {
             Ok(next) => {
                 out_next_key.write(next);
                 out_get_status.write(wq_status::Ok);
@@ -148,7 +148,7 @@ pub unsafe extern "C" fn wq_queue_holds_batch(
         let holds = unsafe { slice_out(out_holds, count) }?;
         let mut held = 0;
         for (key, slot) in keys.iter().zip(holds.iter_mut()) {
-            let holds_key = queue.queue.holds(key);
+            let holds_key = queue.queue().holds(key);
             held += usize::from(holds_key);
             slot.write(holds_key);
         }
@@ -197,6 +197,7 @@ mod tests {
                 rate_limiter: limiter,
                 clock,
                 priority_aging_ns: 0,
+                submissions: std::ptr::null_mut(),
             };
             assert_eq!(wq_queue_new(&options, &mut queue), wq_status::Ok);
 

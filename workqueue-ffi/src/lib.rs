@@ -24,6 +24,8 @@ mod rate_limiter;
 pub use rate_limiter::*;
 mod queue;
 pub use queue::*;
+mod submissions;
+pub use submissions::*;
 mod holds;
 pub use holds::*;
 mod priority;

@@ -117,7 +117,7 @@ pub unsafe extern "C" fn wq_queue_metrics(
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
         let out_metrics = out(out_metrics)?;
-        let snapshot = queue.queue.metrics().ok_or(wq_status::NoMetrics)?;
+        let snapshot = queue.queue().metrics().ok_or(wq_status::NoMetrics)?;
         out_metrics.write((&snapshot).into());
         Ok(())
     })

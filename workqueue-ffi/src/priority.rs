@@ -29,7 +29,7 @@ pub unsafe extern "C" fn wq_queue_add_with_priority(
     boundary!({
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
-        let added = queue.queue.add_with_priority(key, priority);
+        let added = queue.queue().add_with_priority(key, priority);
         write_opt(out_opt(out_added), added);
         Ok(())
     })
@@ -55,7 +55,8 @@ pub unsafe extern "C" fn wq_queue_add_after_with_priority(
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
         let delay = Duration::from_nanos(u64::try_from(delay_ns).unwrap_or(0));
-        let added = queue.queue.add_after_with_priority(key, delay, priority);
+        let (core, _delaying) = queue.delaying();
+        let added = core.add_after_with_priority(key, delay, priority);
         write_opt(out_opt(out_added), added);
         Ok(())
     })
@@ -79,8 +80,8 @@ pub unsafe extern "C" fn wq_queue_add_rate_limited_with_priority(
     boundary!({
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
-        let delay = queue
-            .queue
+        let (core, _delaying) = queue.delaying();
+        let delay = core
             .add_rate_limited_with_priority(key, priority)
             .ok_or(wq_status::Shutdown)?;
         write_opt(out_opt(out_delay_ns), delay_ns(delay));
@@ -110,7 +111,9 @@ pub unsafe extern "C" fn wq_queue_get_with_priority(
         let out_key = out(out_key)?;
         let out_priority = out(out_priority)?;
         let wait = timeout(timeout_ns)?;
-        let (key, priority) = queue.queue.get_with_priority(wait).map_err(get_error)?;
+        let (core, _waiter) = queue.waiting(wait);
+        let (key, priority) = core.get_with_priority(wait).map_err(get_error)?;
+        queue.settle_delays();
         out_key.write(key);
         out_priority.write(priority);
         Ok(())
@@ -146,7 +149,7 @@ pub unsafe extern "C" fn wq_queue_len_by_priority(
         // SAFETY: as above.
         let lens = unsafe { slice_out(out_lens, capacity) }?;
         let out_count = out(out_count)?;
-        let levels = queue.queue.len_by_priority();
+        let levels = queue.queue().len_by_priority();
         for ((priority, len), (p, l)) in levels
             .iter()
             .zip(priorities.iter_mut().zip(lens.iter_mut()))

@@ -6,8 +6,10 @@ use crate::boundary::{
 use crate::clock::{delay_ns, timeout, wq_manual_clock};
 use crate::rate_limiter::wq_rate_limiter;
 use crate::status::wq_status;
+use crate::submissions::{wq_submissions, Submissions, Waiter};
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::mem::MaybeUninit;
+use std::sync::MutexGuard;
 use std::time::Duration;
 use workqueue_core::{GetError, Queue};
 
@@ -24,10 +26,57 @@ use workqueue_core::{GetError, Queue};
 /// an event loop polling its fd) is the caller's bug. Shut it down, join
 /// the users, then free it.
 pub struct wq_queue {
-    pub(crate) queue: Queue<u64>,
+    core: Queue<u64>,
     name: Option<CString>,
+    /// Unnamed queues only (see `wq_queue_submissions`).
+    submissions: Option<Submissions>,
     #[cfg(target_os = "linux")]
     fd: once_cell::sync::OnceCell<std::sync::Arc<crate::fd::TimerFd>>,
+}
+
+impl wq_queue {
+    /// The queue, once the submissions published so far are applied: what
+    /// every call works on.
+    pub(crate) fn queue(&self) -> &Queue<u64> {
+        if let Some(submissions) = &self.submissions {
+            submissions.apply(&self.core);
+        }
+        &self.core
+    }
+
+    /// [`Self::queue`] for a call that may wait up to `wait` (`None`: for
+    /// ever): unless that is zero, the call counts as a waiter until the
+    /// guard is dropped, so producers stop submitting and call instead,
+    /// which wakes it.
+    pub(crate) fn waiting(&self, wait: Option<Duration>) -> (&Queue<u64>, Option<Waiter<'_>>) {
+        if wait.is_some_and(|wait| wait.is_zero()) {
+            return (self.queue(), None);
+        }
+        let waiter = self.submissions.as_ref().map(Submissions::wait);
+        (self.queue(), waiter)
+    }
+
+    pub(crate) fn submissions(&self) -> Option<&Submissions> {
+        self.submissions.as_ref()
+    }
+
+    /// [`Self::queue`] for a call that may delay a key: while the guard
+    /// lives producers call instead of submitting (see
+    /// [`Submissions::delaying`]).
+    pub(crate) fn delaying(&self) -> (&Queue<u64>, Option<MutexGuard<'_, bool>>) {
+        match &self.submissions {
+            Some(submissions) => (&self.core, Some(submissions.delaying(&self.core))),
+            None => (&self.core, None),
+        }
+    }
+
+    /// After a get: lets producers submit again once no key waits for a
+    /// delay.
+    pub(crate) fn settle_delays(&self) {
+        if let Some(submissions) = &self.submissions {
+            submissions.settle_delays(&self.core);
+        }
+    }
 }
 
 /// How to build a queue; pass NULL to `wq_queue_new` for every default.
@@ -54,6 +103,13 @@ pub struct wq_queue_options {
     /// priorities cannot starve low ones (see `wq_queue_add_with_priority`).
     /// 0: strict priority.
     pub priority_aging_ns: u64,
+    /// Memory for a submission ring (see `wq_submissions`), through which
+    /// one producer at a time adds and finishes keys without a call each:
+    /// for a binding whose calls are expensive. The queue sets it up (no
+    /// initialisation needed); it must stay valid until `wq_queue_free`
+    /// returns. NULL: none. Not for a named queue (its metrics time each
+    /// add, so adds must be calls).
+    pub submissions: *mut wq_submissions,
 }
 
 /// Creates a queue and stores it in `*out_queue`. `options` may be NULL
@@ -61,12 +117,14 @@ pub struct wq_queue_options {
 /// limiter). Free the queue with `wq_queue_free`.
 ///
 /// Returns `WQ_STATUS_NULL_ARGUMENT` if `out_queue` is NULL;
-/// `WQ_STATUS_INVALID_ARGUMENT` if the name is not UTF-8.
+/// `WQ_STATUS_INVALID_ARGUMENT` if the name is not UTF-8;
+/// `WQ_STATUS_UNSUPPORTED` if a named queue is given submissions.
 ///
 /// # Safety
 /// `options` is NULL or points to a valid `wq_queue_options` whose
-/// pointers are NULL or valid (a NUL-terminated name, live handles);
-/// `out_queue` is NULL or valid for a write.
+/// pointers are NULL or valid (a NUL-terminated name, live handles,
+/// ring memory that outlives the queue); `out_queue` is NULL or valid for
+/// a write.
 #[no_mangle]
 pub unsafe extern "C" fn wq_queue_new(
     options: *const wq_queue_options,
@@ -76,6 +134,7 @@ pub unsafe extern "C" fn wq_queue_new(
         let out_queue = out(out_queue)?;
         let mut builder = Queue::<u64>::builder();
         let mut name = None;
+        let mut submissions = None;
         // SAFETY: the caller passes NULL or valid options.
         if let Some(options) = unsafe { options.as_ref() } {
             if !options.name.is_null() {
@@ -98,9 +157,23 @@ pub unsafe extern "C" fn wq_queue_new(
                     .priority_aging(Duration::from_nanos(options.priority_aging_ns))
                     .map_err(|_| wq_status::InvalidArgument)?;
             }
+            if !options.submissions.is_null() {
+                if name.is_some() {
+                    return Err(wq_status::Unsupported);
+                }
+                // SAFETY: the caller passes ring memory that stays valid
+                // while the queue lives.
+                let ring = unsafe { Submissions::new(options.submissions) };
+                if options.priority_aging_ns != 0 {
+                    // A key's age starts at its add: adds must be calls.
+                    ring.wait_forever();
+                }
+                submissions = Some(ring);
+            }
         }
         out_queue.write(into_handle(wq_queue {
-            queue: builder.build(),
+            core: builder.build(),
+            submissions,
             name,
             #[cfg(target_os = "linux")]
             fd: once_cell::sync::OnceCell::new(),
@@ -163,7 +236,7 @@ pub unsafe extern "C" fn wq_queue_add(
     boundary!({
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
-        write_opt(out_opt(out_added), queue.queue.add(key));
+        write_opt(out_opt(out_added), queue.queue().add(key));
         Ok(())
     })
 }
@@ -190,7 +263,7 @@ pub unsafe extern "C" fn wq_queue_add_batch(
         let queue = unsafe { arg(queue) }?;
         // SAFETY: the caller passes NULL or `count` readable keys.
         let keys = unsafe { slice(keys, count) }?;
-        let added = queue.queue.add_batch(keys.iter().copied());
+        let added = queue.queue().add_batch(keys.iter().copied());
         write_opt(out_opt(out_added), added);
         Ok(())
     })
@@ -218,7 +291,8 @@ pub unsafe extern "C" fn wq_queue_add_after(
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
         let delay = Duration::from_nanos(u64::try_from(delay_ns).unwrap_or(0));
-        write_opt(out_opt(out_added), queue.queue.add_after(key, delay));
+        let (core, _delaying) = queue.delaying();
+        write_opt(out_opt(out_added), core.add_after(key, delay));
         Ok(())
     })
 }
@@ -242,10 +316,8 @@ pub unsafe extern "C" fn wq_queue_add_rate_limited(
     boundary!({
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
-        let delay = queue
-            .queue
-            .add_rate_limited(key)
-            .ok_or(wq_status::Shutdown)?;
+        let (core, _delaying) = queue.delaying();
+        let delay = core.add_rate_limited(key).ok_or(wq_status::Shutdown)?;
         write_opt(out_opt(out_delay_ns), delay_ns(delay));
         Ok(())
     })
@@ -286,11 +358,14 @@ pub unsafe extern "C" fn wq_queue_get(
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
         let out_key = out(out_key)?;
-        let key = match timeout(timeout_ns)? {
-            None => queue.queue.get().ok_or(wq_status::Shutdown)?,
-            Some(wait) if wait.is_zero() => queue.queue.try_get().map_err(get_error)?,
-            Some(wait) => queue.queue.get_timeout(wait).map_err(get_error)?,
+        let wait = timeout(timeout_ns)?;
+        let (core, _waiter) = queue.waiting(wait);
+        let key = match wait {
+            None => core.get().ok_or(wq_status::Shutdown)?,
+            Some(wait) if wait.is_zero() => core.try_get().map_err(get_error)?,
+            Some(wait) => core.get_timeout(wait).map_err(get_error)?,
         };
+        queue.settle_delays();
         out_key.write(key);
         Ok(())
     })
@@ -342,10 +417,10 @@ pub unsafe extern "C" fn wq_queue_get_batch(
         let out_count = out(out_count)?;
         let wait = timeout(timeout_ns)?;
         let mut sink = ArraySink { keys, len: 0 };
-        queue
-            .queue
-            .get_batch_into(&mut sink, capacity, wait)
+        let (core, _waiter) = queue.waiting(wait);
+        core.get_batch_into(&mut sink, capacity, wait)
             .map_err(get_error)?;
+        queue.settle_delays();
         out_count.write(sink.len);
         Ok(())
     })
@@ -370,7 +445,7 @@ pub unsafe extern "C" fn wq_queue_done(
     boundary!({
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
-        write_opt(out_opt(out_was_processing), queue.queue.done(&key));
+        write_opt(out_opt(out_was_processing), queue.queue().done(&key));
         Ok(())
     })
 }
@@ -398,7 +473,7 @@ pub unsafe extern "C" fn wq_queue_done_batch(
         let queue = unsafe { arg(queue) }?;
         // SAFETY: the caller passes NULL or `count` readable keys.
         let keys = unsafe { slice(keys, count) }?;
-        let done = queue.queue.done_batch(keys);
+        let done = queue.queue().done_batch(keys);
         write_opt(out_opt(out_done), done);
         Ok(())
     })
@@ -417,7 +492,7 @@ pub unsafe extern "C" fn wq_queue_forget(queue: *mut wq_queue, key: u64) -> wq_s
     boundary!({
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
-        queue.queue.forget(&key);
+        queue.queue().forget(&key);
         Ok(())
     })
 }
@@ -440,7 +515,7 @@ pub unsafe extern "C" fn wq_queue_num_requeues(
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
         let out_count = out(out_count)?;
-        out_count.write(queue.queue.num_requeues(&key));
+        out_count.write(queue.queue().num_requeues(&key));
         Ok(())
     })
 }
@@ -458,7 +533,7 @@ unsafe fn count(
         // SAFETY: forwarded to the caller.
         let queue = unsafe { arg(queue) }?;
         let out_len = out(out_len)?;
-        out_len.write(read(&queue.queue));
+        out_len.write(read(queue.queue()));
         Ok(())
     })
 }
@@ -520,7 +595,7 @@ pub unsafe extern "C" fn wq_queue_shutdown(queue: *mut wq_queue) -> wq_status {
     boundary!({
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
-        queue.queue.shutdown();
+        queue.queue().shutdown();
         Ok(())
     })
 }
@@ -548,9 +623,11 @@ pub unsafe extern "C" fn wq_queue_shutdown_with_drain(
     boundary!({
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
-        let drained = match timeout(timeout_ns)? {
-            None => queue.queue.shutdown_with_drain(),
-            Some(wait) => queue.queue.shutdown_with_drain_timeout(wait),
+        let wait = timeout(timeout_ns)?;
+        let (core, _waiter) = queue.waiting(None);
+        let drained = match wait {
+            None => core.shutdown_with_drain(),
+            Some(wait) => core.shutdown_with_drain_timeout(wait),
         };
         if drained {
             Ok(())
@@ -578,7 +655,7 @@ pub unsafe extern "C" fn wq_queue_shutting_down(
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
         let out_shutting_down = out(out_shutting_down)?;
-        out_shutting_down.write(queue.queue.shutting_down());
+        out_shutting_down.write(queue.queue().shutting_down());
         Ok(())
     })
 }
@@ -623,7 +700,12 @@ pub unsafe extern "C" fn wq_queue_fd(queue: *mut wq_queue, out_fd: *mut c_int) -
 fn queue_fd(queue: &wq_queue) -> Result<c_int, wq_status> {
     let timer = queue.fd.get_or_try_init(|| {
         let timer = std::sync::Arc::new(crate::fd::TimerFd::new()?);
-        queue.queue.observe_readiness(timer.clone());
+        // Whoever polls the fd waits without a call: submitted keys would
+        // not reach it.
+        if let Some(submissions) = queue.submissions() {
+            submissions.wait_forever();
+        }
+        queue.queue().observe_readiness(timer.clone());
         Ok::<_, std::io::Error>(timer)
     });
     // `errno` is still set from the failed system call.

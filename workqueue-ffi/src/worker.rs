@@ -80,7 +80,11 @@ pub unsafe extern "C" fn wq_worker_run(
                 unsafe { on_dropped(user_data.get(), key) }
             }
         };
-        let report = pool.run_reporting(&queue.queue, handle, dropped);
+        let (core, _waiter) = queue.waiting(None);
+        let report = pool.run_reporting(core, handle, dropped);
+        if core.delayed_len() > 0 {
+            drop(queue.delaying()); // retries wait: count them before the worker stops waiting
+        }
         write_opt(
             out_report,
             wq_worker_report {

@@ -128,6 +128,7 @@ fn names_are_copied_and_must_be_utf8() {
         rate_limiter: null(),
         clock: null(),
         priority_aging_ns: 0,
+        submissions: std::ptr::null_mut(),
     };
     let q = Q::new(Some(&options));
     let mut out = null();
@@ -325,6 +326,7 @@ fn rate_limiters_on_a_manual_clock_and_their_ownership() {
             rate_limiter: max_wait,
             clock,
             priority_aging_ns: 0,
+            submissions: std::ptr::null_mut(),
         };
         let q = Q::new(Some(&options));
         wq_rate_limiter_free(max_wait);
@@ -497,6 +499,7 @@ fn worker_loop_retries_and_drops() {
         rate_limiter: fast,
         clock: null(),
         priority_aging_ns: 0,
+        submissions: std::ptr::null_mut(),
     };
     let q = Q::new(Some(&options));
     // SAFETY: freed once; the queue keeps its own reference.
@@ -633,6 +636,7 @@ fn priorities_highest_first_and_fifo_within_one() {
         rate_limiter: null(),
         clock,
         priority_aging_ns: 0,
+        submissions: std::ptr::null_mut(),
     };
     let q = Q::new(Some(&options));
     let mut added = false;
@@ -748,6 +752,7 @@ fn priority_aging_is_an_option() {
         rate_limiter: null(),
         clock: null(),
         priority_aging_ns: 1_000_000,
+        submissions: std::ptr::null_mut(),
     };
     let _aging = Q::new(Some(&options));
 }

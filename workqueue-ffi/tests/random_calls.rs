@@ -75,6 +75,7 @@ fn run(seed: u64, steps: usize) {
             rate_limiter: null(),
             clock,
             priority_aging_ns: 0,
+            submissions: std::ptr::null_mut(),
         };
         assert_eq!(wq_queue_new(&options, &mut queue), wq_status::Ok);
     }

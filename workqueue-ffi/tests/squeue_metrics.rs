@@ -263,6 +263,7 @@ fn metrics_of_a_named_queue_and_the_prometheus_text() {
         rate_limiter: null(),
         clock,
         priority_aging_ns: 0,
+        submissions: std::ptr::null_mut(),
     };
     let mut queue = null_mut();
     let mut unnamed = null_mut();

@@ -35,10 +35,12 @@ mod delayed;
 mod phases;
 mod readiness;
 mod ready;
+mod replay;
 mod state;
 
 pub use builder::QueueBuilder;
 pub use readiness::{Readiness, ReadinessObserver};
+pub use replay::Replayed;
 
 use crate::clock::{Clock, ClockListener, Timestamp};
 use crate::metrics::{self, MetricsSnapshot, MetricsSource, Report};

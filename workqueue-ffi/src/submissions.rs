@@ -1,0 +1,226 @@
+//! The submission ring: adds and dones handed to a queue through shared
+//! memory instead of a call, for a binding whose calls are expensive (a cgo
+//! call costs a Go program 60-100 ns, more than the queue's own work).
+//!
+//! One producer at a time (producers take the ring with a bit of `tail`)
+//! writes an entry and publishes it by advancing `tail`. Every
+//! call on the queue first applies the entries published so far, in
+//! order, so no call can tell a submitted add or done from one made by a
+//! call at the moment it was published. A call that may block counts
+//! itself in `waiters` before it looks; a producer that sees a waiter
+//! calls the queue instead (or `wq_queue_flush` after publishing), so a
+//! blocked getter is never left asleep next to a published key.
+
+use crate::boundary::{arg, boundary};
+use crate::queue::wq_queue;
+use crate::status::wq_status;
+use std::ptr::{addr_of, addr_of_mut};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use workqueue_core::{Queue, Replayed};
+
+/// Entries in a queue's submission ring.
+pub const WQ_SUBMISSIONS_CAPACITY: usize = 128;
+
+/// `wq_submission.op`: `wq_queue_add` of `key` (`wq_queue_add_with_priority`
+/// when `priority` is not 0).
+pub const WQ_SUBMIT_ADD: u32 = 1;
+/// `wq_submission.op`: `wq_queue_done` of `key`.
+pub const WQ_SUBMIT_DONE: u32 = 2;
+
+/// One submitted call. Entries with another `op` are skipped.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct wq_submission {
+    pub key: u64,
+    pub op: u32,
+    pub priority: i32,
+}
+
+/// A queue's submission ring: memory the caller provides at
+/// `wq_queue_new` (`wq_queue_options.submissions`) and shares with the
+/// queue. Indexes count entries since the queue was made; entry `i` is
+/// `entries[i % WQ_SUBMISSIONS_CAPACITY]`.
+///
+/// To submit, the producer (all memory accesses below atomic and
+/// sequentially consistent, except the entry's):
+/// 1. if `waiters` is not 0, makes the call instead (the queue counts a
+///    waiter while a call may block on it, while keys may wait for a
+///    delay, and for ever once its fd exists or with priority aging);
+/// 2. takes the ring: swaps `tail` from a value `t` without
+///    `WQ_SUBMISSIONS_BUSY` to `t | WQ_SUBMISSIONS_BUSY` (if another
+///    producer has it, waits or makes the call instead);
+/// 3. if `t - head` is `WQ_SUBMISSIONS_CAPACITY`, stores `t` back in
+///    `tail` and makes the call instead (the call applies the ring first);
+/// 4. writes the entry at `t`, then stores `t + 1` in `tail`: published;
+/// 5. reads `waiters` again and, if it is not 0, calls `wq_queue_flush`.
+#[repr(C)]
+pub struct wq_submissions {
+    /// Entries published, plus `WQ_SUBMISSIONS_BUSY` while a producer
+    /// writes one: written by producers only.
+    pub tail: u64,
+    pub reserved_tail: [u8; 56],
+    /// Entries applied: written by the queue only.
+    pub head: u64,
+    pub reserved_head: [u8; 56],
+    /// Not 0 while a producer must call instead of submitting: calls that
+    /// may block now looking at or waiting on the queue (a get with a
+    /// timeout, a drain, a worker loop), 1 while keys may wait for a delay,
+    /// 1 for ever once the queue's fd exists or with priority aging.
+    /// Written by the queue only.
+    pub waiters: u32,
+    pub reserved_waiters: u32,
+    pub entries: [wq_submission; WQ_SUBMISSIONS_CAPACITY],
+}
+
+/// The bit of `wq_submissions.tail` a producer sets while it writes an
+/// entry.
+pub const WQ_SUBMISSIONS_BUSY: u64 = 0x8000_0000_0000_0000;
+
+/// The queue's side of the ring: applies entries, counts waiters.
+pub(crate) struct Submissions {
+    ring: *mut wq_submissions,
+    /// Whether `waiters` holds one for keys that may wait for a delay:
+    /// the library applies entries after moving the keys that came due
+    /// meanwhile, so a submitted add could otherwise fall in behind a key
+    /// that came due after it was published. Changed under the lock.
+    delays: Mutex<bool>,
+}
+
+// SAFETY: the ring is shared only through atomics (tail, head, waiters)
+// and entries no producer writes once they are published.
+unsafe impl Send for Submissions {}
+// SAFETY: as for Send.
+unsafe impl Sync for Submissions {}
+
+impl Submissions {
+    /// Takes `ring` over, setting it up empty.
+    ///
+    /// # Safety
+    /// `ring` is valid for reads and writes of a `wq_submissions`, and
+    /// stays so (and is used only as the protocol says) while the result
+    /// lives.
+    pub(crate) unsafe fn new(ring: *mut wq_submissions) -> Self {
+        // The shared counters are read through atomics of the same layout.
+        const { assert!(std::mem::align_of::<u64>() == std::mem::align_of::<AtomicU64>()) };
+        // SAFETY: the caller passes valid memory no one else uses yet.
+        unsafe {
+            addr_of_mut!((*ring).tail).write(0);
+            addr_of_mut!((*ring).head).write(0);
+            addr_of_mut!((*ring).waiters).write(0);
+        }
+        Submissions {
+            ring,
+            delays: Mutex::new(false),
+        }
+    }
+
+    fn tail(&self) -> &AtomicU64 {
+        // SAFETY: the ring lives as long as self and is accessed atomically.
+        unsafe { AtomicU64::from_ptr(addr_of_mut!((*self.ring).tail)) }
+    }
+
+    fn head(&self) -> &AtomicU64 {
+        // SAFETY: as for tail.
+        unsafe { AtomicU64::from_ptr(addr_of_mut!((*self.ring).head)) }
+    }
+
+    fn waiters(&self) -> &AtomicU32 {
+        // SAFETY: as for tail.
+        unsafe { AtomicU32::from_ptr(addr_of_mut!((*self.ring).waiters)) }
+    }
+
+    /// Applies every entry published so far to `queue`, in order; returns
+    /// once they are applied (by this call or by another one).
+    pub(crate) fn apply(&self, queue: &Queue<u64>) {
+        // Sequentially consistent: a waiter counts itself before it looks,
+        // a producer publishes before it looks for waiters.
+        let published = || self.tail().load(Ordering::SeqCst) & !WQ_SUBMISSIONS_BUSY;
+        if published() == self.head().load(Ordering::SeqCst) {
+            return;
+        }
+        // Under the queue's lock: appliers take turns, and what one read
+        // as published is applied before anyone else looks.
+        queue.replay(|replay| {
+            let tail = published();
+            let mut head = self.head().load(Ordering::Relaxed);
+            while head != tail {
+                let slot = (head % WQ_SUBMISSIONS_CAPACITY as u64) as usize;
+                // SAFETY: published entries are no longer written by the
+                // producer until head passes them; the ring outlives self.
+                let entry = unsafe { addr_of!((*self.ring).entries[slot]).read() };
+                match entry.op {
+                    WQ_SUBMIT_ADD => replay(Replayed::Add(entry.key, entry.priority)),
+                    WQ_SUBMIT_DONE => replay(Replayed::Done(entry.key)),
+                    _ => {}
+                }
+                head += 1;
+            }
+            self.head().store(head, Ordering::Release);
+        });
+    }
+
+    /// Counts the keys that may wait for a delay as a waiter, then applies
+    /// the ring: call before a call that may delay a key, and keep the
+    /// guard until it returned, so that no producer submits meanwhile and
+    /// whatever was published before is applied before the key waits.
+    pub(crate) fn delaying(&self, queue: &Queue<u64>) -> MutexGuard<'_, bool> {
+        let mut delays = self.delays.lock().unwrap_or_else(PoisonError::into_inner);
+        if !*delays {
+            *delays = true;
+            self.waiters().fetch_add(1, Ordering::SeqCst);
+        }
+        self.apply(queue);
+        delays
+    }
+
+    /// Stops counting delayed keys as a waiter once none is left (a cheap
+    /// no-op while none was counted, or while a delaying call runs).
+    pub(crate) fn settle_delays(&self, queue: &Queue<u64>) {
+        let Ok(mut delays) = self.delays.try_lock() else {
+            return;
+        };
+        if *delays && queue.delayed_len() == 0 {
+            *delays = false;
+            self.waiters().fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Counts a call that may block until the guard is dropped.
+    pub(crate) fn wait(&self) -> Waiter<'_> {
+        self.waiters().fetch_add(1, Ordering::SeqCst);
+        Waiter(self)
+    }
+
+    /// Counts a waiter for as long as the queue lives (its fd).
+    pub(crate) fn wait_forever(&self) {
+        self.waiters().fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A call that may block, counted in `waiters` while it lives.
+pub(crate) struct Waiter<'a>(&'a Submissions);
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        self.0.waiters().fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Applies the entries published in the queue's submission ring now
+/// (every call does so first; this one does nothing else), waking getters
+/// for the keys it adds.
+///
+/// Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` is NULL.
+///
+/// # Safety
+/// `queue` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wq_queue_flush(queue: *mut wq_queue) -> wq_status {
+    boundary!({
+        // SAFETY: the caller passes NULL or a live handle.
+        let queue = unsafe { arg(queue) }?;
+        queue.queue();
+        Ok(())
+    })
+}

@@ -1,0 +1,928 @@
+//! The submission ring (`wq_submissions`), driven from Rust as a binding
+//! would drive it: a producer that follows the protocol in the ring's
+//! documentation, through atomics laid over the ring's fields, and the
+//! queue's calls that apply what it publishes.
+
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::ptr::{addr_of, addr_of_mut, null, null_mut, NonNull};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+use workqueue::*;
+
+const CAPACITY: u64 = WQ_SUBMISSIONS_CAPACITY as u64;
+
+/// Ring memory owned by a test: allocated, never initialised by the test
+/// (the queue sets it up), and freed on drop, after the queue that uses it.
+struct Ring(*mut wq_submissions);
+
+impl Ring {
+    fn new() -> Ring {
+        let layout = Layout::new::<wq_submissions>();
+        // SAFETY: the layout is not zero-sized.
+        let ring = unsafe { alloc(layout) }.cast::<wq_submissions>();
+        if ring.is_null() {
+            handle_alloc_error(layout);
+        }
+        // Garbage, so a queue that relied on zeroed memory would fail.
+        // SAFETY: freshly allocated for one wq_submissions.
+        unsafe { ring.cast::<u8>().write_bytes(0xa5, layout.size()) };
+        Ring(ring)
+    }
+
+    fn producer(&self) -> Producer {
+        Producer(self.0)
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        // SAFETY: allocated in Ring::new with this layout; the queue using it
+        // is already freed (see RingQueue's field order).
+        unsafe { dealloc(self.0.cast(), Layout::new::<wq_submissions>()) }
+    }
+}
+
+/// A queue handle, freed on drop.
+struct Q(*mut wq_queue);
+
+impl Drop for Q {
+    fn drop(&mut self) {
+        // SAFETY: made by wq_queue_new, freed once, no other user left.
+        unsafe { wq_queue_free(self.0) }
+    }
+}
+
+fn queue_options(name: *const std::ffi::c_char, ring: *mut wq_submissions) -> wq_queue_options {
+    wq_queue_options {
+        name,
+        rate_limiter: null(),
+        clock: null(),
+        priority_aging_ns: 0,
+        submissions: ring,
+    }
+}
+
+/// A queue with a submission ring. Fields drop in order: the queue is
+/// freed before its ring memory.
+struct RingQueue {
+    q: Q,
+    ring: Ring,
+}
+
+impl RingQueue {
+    fn new() -> RingQueue {
+        let ring = Ring::new();
+        let options = queue_options(null(), ring.0);
+        let mut queue = null_mut();
+        // SAFETY: valid options (ring memory that outlives the queue) and
+        // out-pointer.
+        assert_eq!(unsafe { wq_queue_new(&options, &mut queue) }, wq_status::Ok);
+        assert!(!queue.is_null());
+        RingQueue { q: Q(queue), ring }
+    }
+
+    fn queue(&self) -> Handle {
+        Handle(self.q.0)
+    }
+
+    fn producer(&self) -> Producer {
+        self.ring.producer()
+    }
+}
+
+/// A queue handle that may cross into test threads (the queue is
+/// thread-safe; the RingQueue owning it outlives the threads).
+#[derive(Clone, Copy)]
+struct Handle(*mut wq_queue);
+// SAFETY: every call but wq_queue_free may run on any thread at once.
+unsafe impl Send for Handle {}
+// SAFETY: as for Send.
+unsafe impl Sync for Handle {}
+
+impl Handle {
+    fn add(self, key: u64) -> bool {
+        let mut added = false;
+        // SAFETY: a live queue and a valid out-pointer.
+        assert_eq!(
+            unsafe { wq_queue_add(self.0, key, &mut added) },
+            wq_status::Ok
+        );
+        added
+    }
+
+    fn get(self, timeout_ns: i64) -> Result<u64, wq_status> {
+        let mut key = 0;
+        // SAFETY: a live queue and a valid out-pointer.
+        match unsafe { wq_queue_get(self.0, timeout_ns, &mut key) } {
+            wq_status::Ok => Ok(key),
+            status => Err(status),
+        }
+    }
+
+    fn get_with_priority(self) -> Result<(u64, i32), wq_status> {
+        let (mut key, mut priority) = (0, 0);
+        // SAFETY: a live queue and valid out-pointers.
+        match unsafe { wq_queue_get_with_priority(self.0, WQ_NO_WAIT, &mut key, &mut priority) } {
+            wq_status::Ok => Ok((key, priority)),
+            status => Err(status),
+        }
+    }
+
+    fn done(self, key: u64) -> bool {
+        let mut was_processing = false;
+        // SAFETY: a live queue and a valid out-pointer.
+        let status = unsafe { wq_queue_done(self.0, key, &mut was_processing) };
+        assert_eq!(status, wq_status::Ok);
+        was_processing
+    }
+
+    fn len(self) -> usize {
+        let mut len = 0;
+        // SAFETY: a live queue and a valid out-pointer.
+        assert_eq!(unsafe { wq_queue_len(self.0, &mut len) }, wq_status::Ok);
+        len
+    }
+
+    fn processing_len(self) -> usize {
+        let mut len = 0;
+        // SAFETY: a live queue and a valid out-pointer.
+        let status = unsafe { wq_queue_processing_len(self.0, &mut len) };
+        assert_eq!(status, wq_status::Ok);
+        len
+    }
+
+    fn shutdown(self) {
+        // SAFETY: a live queue.
+        assert_eq!(unsafe { wq_queue_shutdown(self.0) }, wq_status::Ok);
+    }
+
+    fn shutdown_with_drain(self, timeout_ns: i64) -> wq_status {
+        // SAFETY: a live queue.
+        unsafe { wq_queue_shutdown_with_drain(self.0, timeout_ns) }
+    }
+
+    fn flush(self) {
+        // SAFETY: a live queue.
+        assert_eq!(unsafe { wq_queue_flush(self.0) }, wq_status::Ok);
+    }
+}
+
+/// Why a submission was not published: the caller makes the call instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refused {
+    /// Step 1: a call may be blocked on the queue.
+    Waiters,
+    /// Step 2: another producer holds the ring.
+    Busy,
+    /// Step 3: the ring is full.
+    Full,
+}
+
+/// The producer's side of the ring, as the protocol in `wq_submissions`
+/// describes it; every access to tail, head and waiters is atomic and
+/// sequentially consistent.
+#[derive(Clone, Copy)]
+struct Producer(*mut wq_submissions);
+// SAFETY: the ring is shared only as its protocol says.
+unsafe impl Send for Producer {}
+// SAFETY: as for Send.
+unsafe impl Sync for Producer {}
+
+/// How often `submit` tries to take the ring from another producer before
+/// it gives up (like the Go binding).
+const TAKE_SPINS: u32 = 64;
+
+impl Producer {
+    fn tail(&self) -> &AtomicU64 {
+        // SAFETY: live ring memory, accessed atomically by everyone.
+        unsafe { AtomicU64::from_ptr(addr_of_mut!((*self.0).tail)) }
+    }
+
+    fn head(&self) -> &AtomicU64 {
+        // SAFETY: as for tail.
+        unsafe { AtomicU64::from_ptr(addr_of_mut!((*self.0).head)) }
+    }
+
+    fn waiters(&self) -> u32 {
+        // SAFETY: as for tail.
+        unsafe { AtomicU32::from_ptr(addr_of_mut!((*self.0).waiters)) }.load(SeqCst)
+    }
+
+    /// Step 2: takes the ring; the published count `t`, or None if another
+    /// producer holds it.
+    fn try_take(&self) -> Option<u64> {
+        let tail = self.tail().load(SeqCst);
+        if tail & WQ_SUBMISSIONS_BUSY != 0 {
+            return None;
+        }
+        self.tail()
+            .compare_exchange(tail, tail | WQ_SUBMISSIONS_BUSY, SeqCst, SeqCst)
+            .ok()
+    }
+
+    /// Steps 3 and 4 once the ring is taken at `tail`: publishes the entry,
+    /// or gives the ring back untouched when it is full.
+    fn write(&self, tail: u64, entry: wq_submission) -> Result<(), Refused> {
+        assert_eq!(self.tail().load(SeqCst), tail | WQ_SUBMISSIONS_BUSY);
+        let head = self.head().load(SeqCst);
+        assert!(
+            tail - head <= CAPACITY,
+            "head {head} is too far behind tail {tail}"
+        );
+        if tail - head == CAPACITY {
+            self.tail().store(tail, SeqCst);
+            return Err(Refused::Full);
+        }
+        self.write_entry(tail, entry);
+        self.tail().store(tail + 1, SeqCst);
+        Ok(())
+    }
+
+    /// Writes entry `index` without publishing it (the ring is taken).
+    fn write_entry(&self, index: u64, entry: wq_submission) {
+        let slot = (index % CAPACITY) as usize;
+        // SAFETY: the slot is not published (index >= tail) and not being
+        // applied (index - head < CAPACITY), so only this producer uses it.
+        unsafe { addr_of_mut!((*self.0).entries[slot]).write(entry) };
+    }
+
+    /// Reads back entry `index` (for checks).
+    fn entry(&self, index: u64) -> wq_submission {
+        let slot = (index % CAPACITY) as usize;
+        // SAFETY: called while no producer writes this slot.
+        unsafe { addr_of!((*self.0).entries[slot]).read() }
+    }
+
+    /// The whole protocol: returns whether it called wq_queue_flush (step
+    /// 5), or why the caller must make the call itself.
+    fn submit(&self, queue: Handle, op: u32, key: u64, priority: i32) -> Result<bool, Refused> {
+        if self.waiters() != 0 {
+            return Err(Refused::Waiters);
+        }
+        let mut spins = 0;
+        let tail = loop {
+            if let Some(tail) = self.try_take() {
+                break tail;
+            }
+            spins += 1;
+            if spins == TAKE_SPINS {
+                return Err(Refused::Busy);
+            }
+            std::hint::spin_loop();
+        };
+        self.write(tail, wq_submission { key, op, priority })?;
+        Ok(self.flush_if_waiters(queue))
+    }
+
+    /// Step 5: after publishing, flushes if a call may be blocked.
+    fn flush_if_waiters(&self, queue: Handle) -> bool {
+        if self.waiters() != 0 {
+            queue.flush();
+            return true;
+        }
+        false
+    }
+
+    fn add(&self, queue: Handle, key: u64) {
+        self.submit(queue, WQ_SUBMIT_ADD, key, 0)
+            .expect("add published");
+    }
+
+    fn add_with_priority(&self, queue: Handle, key: u64, priority: i32) {
+        self.submit(queue, WQ_SUBMIT_ADD, key, priority)
+            .expect("add published");
+    }
+
+    fn done(&self, queue: Handle, key: u64) {
+        self.submit(queue, WQ_SUBMIT_DONE, key, 0)
+            .expect("done published");
+    }
+
+    /// (published, applied) entries.
+    fn counts(&self) -> (u64, u64) {
+        (self.tail().load(SeqCst), self.head().load(SeqCst))
+    }
+}
+
+/// Waits up to 10 s for `cond`.
+fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn the_queue_sets_the_ring_up() {
+    let rq = RingQueue::new();
+    let p = rq.producer();
+    assert_eq!(p.counts(), (0, 0));
+    assert_eq!(p.waiters(), 0);
+}
+
+#[test]
+fn submitted_adds_are_seen_by_the_next_call_in_order() {
+    let rq = RingQueue::new();
+    let (q, p) = (rq.queue(), rq.producer());
+    for key in [3, 1, 2] {
+        p.add(q, key);
+    }
+    // Published, not applied: no call has run yet.
+    assert_eq!(p.counts(), (3, 0));
+    assert_eq!(q.len(), 3);
+    assert_eq!(p.counts(), (3, 3));
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(3));
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(1));
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(2));
+    assert_eq!(q.get(WQ_NO_WAIT), Err(wq_status::Timeout));
+
+    // The first call after publishing applies, whatever it is.
+    p.add(q, 7);
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(7));
+    p.add(q, 8);
+    q.flush();
+    assert_eq!(p.counts(), (5, 5));
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(8));
+
+    // Adds collapse like calls: a key queued twice is handed out once.
+    p.add(q, 9);
+    p.add(q, 9);
+    assert!(!q.add(9));
+    assert_eq!(q.len(), 1);
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(9));
+    assert_eq!(q.get(WQ_NO_WAIT), Err(wq_status::Timeout));
+    assert_eq!(q.processing_len(), 6);
+}
+
+#[test]
+fn submitted_dones_finish_keys() {
+    let rq = RingQueue::new();
+    let (q, p) = (rq.queue(), rq.producer());
+    for key in 1..=3 {
+        q.add(key);
+        assert_eq!(q.get(WQ_NO_WAIT), Ok(key));
+    }
+    assert_eq!(q.processing_len(), 3);
+    p.done(q, 1);
+    p.done(q, 2);
+    assert_eq!(q.processing_len(), 1);
+    // A submitted done of a key not being processed changes nothing, like
+    // the call.
+    p.done(q, 1);
+    p.done(q, 42);
+    assert_eq!(q.processing_len(), 1);
+    assert!(!q.done(2));
+
+    // Added again while processing: held back until the submitted done.
+    p.add(q, 3);
+    assert_eq!(q.len(), 0);
+    assert_eq!(q.get(WQ_NO_WAIT), Err(wq_status::Timeout));
+    p.done(q, 3);
+    assert_eq!(q.len(), 1);
+    assert_eq!(q.processing_len(), 0);
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(3));
+
+    // Add then done of the same key in one batch of entries: applied in
+    // order, so the key comes back; done then add: it is queued, and the
+    // following done (not processing) changes nothing.
+    p.add(q, 3);
+    p.done(q, 3);
+    p.done(q, 3);
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(3));
+    p.done(q, 3);
+    p.add(q, 3);
+    p.done(q, 3);
+    assert_eq!(q.processing_len(), 0);
+    assert_eq!(q.len(), 1);
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(3));
+    assert!(q.done(3));
+    assert_eq!((q.len(), q.processing_len()), (0, 0));
+}
+
+#[test]
+fn entries_with_another_op_are_skipped() {
+    let rq = RingQueue::new();
+    let (q, p) = (rq.queue(), rq.producer());
+    for op in [0, 3, u32::MAX] {
+        p.submit(q, op, 5, 0).unwrap();
+    }
+    p.add(q, 6);
+    assert_eq!(q.len(), 1);
+    assert_eq!(p.counts(), (4, 4));
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(6));
+}
+
+#[test]
+fn a_submitted_priority_is_add_with_priority() {
+    let adds: &[(u64, i32)] = &[(1, 0), (2, 5), (3, -2), (4, 5), (1, 9), (5, 0), (3, 7)];
+    let by_ring = RingQueue::new();
+    let by_call = RingQueue::new();
+    let (q, p) = (by_ring.queue(), by_ring.producer());
+    for &(key, priority) in adds {
+        p.add_with_priority(q, key, priority);
+        let mut added = false;
+        // SAFETY: a live queue and a valid out-pointer.
+        let status = unsafe { wq_queue_add_with_priority(by_call.q.0, key, priority, &mut added) };
+        assert_eq!(status, wq_status::Ok);
+    }
+    let drain = |q: Handle| {
+        let mut got = Vec::new();
+        while let Ok(key) = q.get_with_priority() {
+            got.push(key);
+        }
+        got
+    };
+    let got = drain(q);
+    assert_eq!(got, drain(by_call.queue()));
+    assert_eq!(got[0], (1, 9));
+    assert_eq!(got.len(), 5);
+
+    // Priority 0 is a plain add: behind a key with a higher priority.
+    p.add_with_priority(q, 10, 0);
+    p.add_with_priority(q, 11, 1);
+    assert_eq!(q.get_with_priority(), Ok((11, 1)));
+    assert_eq!(q.get_with_priority(), Ok((10, 0)));
+}
+
+/// A key that comes due between a publishing and the next call would go
+/// first (`Queue::replay` promotes due keys before it applies the
+/// entries), where a call made at publishing time queues the submitted key
+/// first. So the queue counts a waiter while keys may wait for a delay,
+/// and a producer that follows the protocol calls instead.
+#[test]
+fn a_submitted_add_keeps_its_place_before_a_key_that_comes_due_later() {
+    let by_ring = RingQueue::new();
+    let by_call = RingQueue::new();
+    let order = |rq: &RingQueue, submit: bool| {
+        let (q, p) = (rq.queue(), rq.producer());
+        // SAFETY: a live queue.
+        let status = unsafe { wq_queue_add_after(q.0, 1, 20_000_000, null_mut()) };
+        assert_eq!(status, wq_status::Ok);
+        if submit {
+            // The protocol's step 1: a waiter is counted for the delayed
+            // key, so the producer calls.
+            assert!(matches!(
+                p.submit(q, WQ_SUBMIT_ADD, 2, 0),
+                Err(Refused::Waiters)
+            ));
+        }
+        q.add(2);
+        thread::sleep(Duration::from_millis(40)); // 1 is due now
+        let order = [q.get(WQ_NO_WAIT), q.get(WQ_NO_WAIT)];
+        assert_eq!(p.waiters(), 0, "no key waits for a delay any more");
+        order
+    };
+    let by_call = order(&by_call, false);
+    assert_eq!(by_call, [Ok(2), Ok(1)]);
+    assert_eq!(order(&by_ring, true), by_call);
+}
+
+#[test]
+fn an_entry_being_written_is_not_applied() {
+    let rq = RingQueue::new();
+    let (q, p) = (rq.queue(), rq.producer());
+    p.add(q, 1);
+    // A producer mid-write: the ring is taken at 1, entry 1 written but not
+    // published.
+    let t = p.try_take().unwrap();
+    assert_eq!(t, 1);
+    p.write_entry(
+        t,
+        wq_submission {
+            key: 2,
+            op: WQ_SUBMIT_ADD,
+            priority: 0,
+        },
+    );
+    assert_eq!(p.try_take(), None, "a second producer cannot take the ring");
+    assert_eq!(q.len(), 1);
+    assert_eq!(p.counts(), (1 | WQ_SUBMISSIONS_BUSY, 1));
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(1));
+    assert_eq!(q.get(WQ_NO_WAIT), Err(wq_status::Timeout));
+    q.flush();
+    assert_eq!(q.len(), 0);
+    // The queue never writes tail.
+    assert_eq!(p.counts(), (1 | WQ_SUBMISSIONS_BUSY, 1));
+    // Published: the next call applies it.
+    p.tail().store(t + 1, SeqCst);
+    assert_eq!(q.len(), 1);
+    assert_eq!(p.counts(), (2, 2));
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(2));
+
+    // A producer that takes the ring and gives it back unchanged (step 3)
+    // publishes nothing.
+    let t = p.try_take().unwrap();
+    p.write_entry(
+        t,
+        wq_submission {
+            key: 3,
+            op: WQ_SUBMIT_ADD,
+            priority: 0,
+        },
+    );
+    p.tail().store(t, SeqCst);
+    assert_eq!(q.len(), 0);
+    assert_eq!(p.counts(), (2, 2));
+}
+
+#[test]
+fn a_full_ring_is_refused_until_a_call_applies_it() {
+    let rq = RingQueue::new();
+    let (q, p) = (rq.queue(), rq.producer());
+    for key in 0..CAPACITY {
+        p.add(q, key);
+    }
+    assert_eq!(p.counts(), (CAPACITY, 0));
+    assert_eq!(p.submit(q, WQ_SUBMIT_ADD, CAPACITY, 0), Err(Refused::Full));
+    // Given back: not busy, nothing published.
+    assert_eq!(p.counts(), (CAPACITY, 0));
+    // The caller makes the call, which applies the ring first: the order
+    // of the keys is kept.
+    assert!(q.add(CAPACITY));
+    assert_eq!(p.counts(), (CAPACITY, CAPACITY));
+    // Around the ring several times, with a call every few entries.
+    let mut next = CAPACITY + 1;
+    for round in 0..3 {
+        for _ in 0..(CAPACITY - 2 + round) {
+            p.add(q, next);
+            next += 1;
+        }
+        assert_eq!(q.len() as u64, next);
+    }
+    for key in 0..next {
+        assert_eq!(q.get(WQ_NO_WAIT), Ok(key));
+    }
+    // Dones around the ring too.
+    for key in 0..next {
+        if p.submit(q, WQ_SUBMIT_DONE, key, 0) == Err(Refused::Full) {
+            q.flush();
+            p.done(q, key);
+        }
+    }
+    assert_eq!(q.processing_len(), 0);
+    let (tail, head) = p.counts();
+    assert_eq!(tail, head);
+    assert_eq!(p.entry(tail - 1).key, next - 1);
+}
+
+#[test]
+fn a_blocked_getter_is_a_waiter_and_a_flush_wakes_it() {
+    let rq = RingQueue::new();
+    let (q, p) = (rq.queue(), rq.producer());
+    assert_eq!(p.waiters(), 0);
+    // Calls that do not block are not waiters.
+    assert_eq!(q.get(WQ_NO_WAIT), Err(wq_status::Timeout));
+    assert_eq!(p.waiters(), 0);
+
+    let getter = thread::spawn(move || q.get(WQ_WAIT_FOREVER));
+    eventually("the getter to count itself", || p.waiters() == 1);
+    // The race the flush is for: a producer that looked at waiters before
+    // the getter counted itself publishes afterwards (step 1 skipped here).
+    let t = p.try_take().unwrap();
+    p.write(
+        t,
+        wq_submission {
+            key: 11,
+            op: WQ_SUBMIT_ADD,
+            priority: 0,
+        },
+    )
+    .unwrap();
+    // Published but not applied: the blocked getter cannot see it.
+    thread::sleep(Duration::from_millis(50));
+    assert!(
+        !getter.is_finished(),
+        "the getter applied the ring by itself"
+    );
+    assert_eq!(p.counts(), (1, 0));
+    // Step 5: the producer sees the waiter and flushes.
+    assert!(p.flush_if_waiters(q));
+    assert_eq!(getter.join().unwrap(), Ok(11));
+    assert_eq!(p.waiters(), 0);
+    assert_eq!(p.counts(), (1, 1));
+    // With no waiter left, submissions are accepted again.
+    p.done(q, 11);
+    assert_eq!(q.processing_len(), 0);
+
+    // A get with a timeout is a waiter too, and leaves on timeout.
+    let getter = thread::spawn(move || q.get(10_000_000_000));
+    eventually("the timed getter to count itself", || p.waiters() == 1);
+    assert_eq!(p.submit(q, WQ_SUBMIT_ADD, 12, 0), Err(Refused::Waiters));
+    q.add(12); // the call instead
+    assert_eq!(getter.join().unwrap(), Ok(12));
+    assert_eq!(p.waiters(), 0);
+    let getter = thread::spawn(move || q.get(1_000_000));
+    assert_eq!(getter.join().unwrap(), Err(wq_status::Timeout));
+    assert_eq!(p.waiters(), 0);
+
+    // Two getters count twice; a shutdown releases both.
+    let getters: Vec<_> = (0..2)
+        .map(|_| thread::spawn(move || q.get(WQ_WAIT_FOREVER)))
+        .collect();
+    eventually("both getters to count themselves", || p.waiters() == 2);
+    q.shutdown();
+    for getter in getters {
+        assert_eq!(getter.join().unwrap(), Err(wq_status::Shutdown));
+    }
+    assert_eq!(p.waiters(), 0);
+}
+
+#[test]
+fn a_draining_shutdown_is_a_waiter_and_sees_submitted_dones() {
+    let rq = RingQueue::new();
+    let (q, p) = (rq.queue(), rq.producer());
+    q.add(1);
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(1));
+    let drain = thread::spawn(move || q.shutdown_with_drain(WQ_WAIT_FOREVER));
+    eventually("the drain to count itself", || p.waiters() == 1);
+    let t = p.try_take().unwrap();
+    p.write(
+        t,
+        wq_submission {
+            key: 1,
+            op: WQ_SUBMIT_DONE,
+            priority: 0,
+        },
+    )
+    .unwrap();
+    thread::sleep(Duration::from_millis(20));
+    assert!(!drain.is_finished());
+    assert!(p.flush_if_waiters(q));
+    assert_eq!(drain.join().unwrap(), wq_status::Ok);
+    assert_eq!(p.waiters(), 0);
+    assert_eq!(q.processing_len(), 0);
+}
+
+#[cfg(all(target_os = "linux", not(miri)))]
+#[test]
+fn the_fd_is_a_waiter_for_ever() {
+    let rq = RingQueue::new();
+    let (q, p) = (rq.queue(), rq.producer());
+    let (mut fd, mut again) = (-1, -2);
+    // SAFETY: a live queue and valid out-pointers.
+    unsafe {
+        assert_eq!(wq_queue_fd(q.0, &mut fd), wq_status::Ok);
+        assert_eq!(p.waiters(), 1);
+        assert_eq!(wq_queue_fd(q.0, &mut again), wq_status::Ok);
+    }
+    assert_eq!(fd, again);
+    assert_eq!(p.waiters(), 1, "one fd, one waiter");
+    assert_eq!(p.submit(q, WQ_SUBMIT_ADD, 1, 0), Err(Refused::Waiters));
+    q.add(1);
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(1));
+    // A getter adds to it and leaves it.
+    let getter = thread::spawn(move || q.get(WQ_WAIT_FOREVER));
+    eventually("the getter to count itself", || p.waiters() == 2);
+    q.add(2);
+    assert_eq!(getter.join().unwrap(), Ok(2));
+    assert_eq!(p.waiters(), 1);
+    q.done(1);
+    q.done(2);
+    assert_eq!(p.waiters(), 1);
+    // A submission published anyway (a producer that looked before the fd
+    // existed) is applied by the flush, and the fd follows it.
+    let t = p.try_take().unwrap();
+    p.write(
+        t,
+        wq_submission {
+            key: 3,
+            op: WQ_SUBMIT_ADD,
+            priority: 0,
+        },
+    )
+    .unwrap();
+    assert!(p.flush_if_waiters(q));
+    let mut poll = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    assert_eq!(unsafe { libc::poll(&mut poll, 1, 5000) }, 1);
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(3));
+}
+
+#[test]
+fn a_named_queue_refuses_a_ring_and_no_ring_is_the_default() {
+    let ring = Ring::new();
+    let options = queue_options(c"named".as_ptr(), ring.0);
+    let sentinel = NonNull::<wq_queue>::dangling().as_ptr();
+    let mut queue = sentinel;
+    // SAFETY: valid options and out-pointer.
+    assert_eq!(
+        unsafe { wq_queue_new(&options, &mut queue) },
+        wq_status::Unsupported
+    );
+    assert_eq!(queue, sentinel, "no queue written");
+    // The ring was left alone.
+    // SAFETY: no queue uses the ring.
+    let (tail, waiters) = unsafe { ((*ring.0).tail, (*ring.0).waiters) };
+    assert_eq!((tail, waiters), (0xa5a5_a5a5_a5a5_a5a5, 0xa5a5_a5a5));
+
+    // Named without a ring, unnamed with a NULL ring: ordinary queues.
+    // (A named queue reads the TSC with cpuid, which Miri does not support.)
+    let names = if cfg!(miri) {
+        vec![null()]
+    } else {
+        vec![c"named".as_ptr(), null()]
+    };
+    for name in names {
+        let options = queue_options(name, null_mut());
+        let mut queue = null_mut();
+        // SAFETY: valid options and out-pointer.
+        assert_eq!(unsafe { wq_queue_new(&options, &mut queue) }, wq_status::Ok);
+        let q = Q(queue);
+        let h = Handle(q.0);
+        h.flush();
+        h.add(1);
+        assert_eq!(h.get(WQ_NO_WAIT), Ok(1));
+        let getter = thread::spawn(move || h.get(WQ_WAIT_FOREVER));
+        thread::sleep(Duration::from_millis(5));
+        h.add(2);
+        assert_eq!(getter.join().unwrap(), Ok(2));
+    }
+    // SAFETY: NULL is allowed.
+    assert_eq!(
+        unsafe { wq_queue_flush(null_mut()) },
+        wq_status::NullArgument
+    );
+}
+
+/// Adds each producer makes in the stress test (200 000 in all: about 0.1 s
+/// in release, a little more in debug).
+const STRESS_KEYS: u64 = if cfg!(miri) { 300 } else { 100_000 };
+/// Distinct keys: producers add each several times, from both threads, so
+/// adds collapse and land on keys being processed.
+const DISTINCT: usize = if cfg!(miri) { 16 } else { 1024 };
+
+#[derive(Default)]
+struct Counts {
+    submitted: AtomicUsize,
+    called: AtomicUsize,
+    flushed: AtomicUsize,
+    busy: AtomicUsize,
+    full: AtomicUsize,
+    waiters: AtomicUsize,
+}
+
+impl Counts {
+    fn count(&self, result: Result<bool, Refused>) -> bool {
+        let counter = match result {
+            Ok(false) => &self.submitted,
+            Ok(true) => {
+                self.submitted.fetch_add(1, SeqCst);
+                &self.flushed
+            }
+            Err(Refused::Busy) => &self.busy,
+            Err(Refused::Full) => &self.full,
+            Err(Refused::Waiters) => &self.waiters,
+        };
+        counter.fetch_add(1, SeqCst);
+        if result.is_err() {
+            self.called.fetch_add(1, SeqCst);
+        }
+        result.is_ok()
+    }
+}
+
+struct Stress {
+    /// A clock for ordering adds and hand-outs.
+    clock: AtomicU64,
+    /// Per key: the clock just before its last add was made.
+    last_add: Vec<AtomicU64>,
+    /// Per key: the clock just after it was last handed out.
+    last_get: Vec<AtomicU64>,
+    in_flight: Vec<AtomicBool>,
+    handed_out: AtomicUsize,
+    counts: Counts,
+}
+
+/// Consumers that get without waiting while there are keys: most adds and
+/// dones are submitted, by four threads taking turns at the ring.
+#[test]
+fn producers_and_busy_consumers_share_a_ring() {
+    stress(true);
+}
+
+/// Consumers that always wait in their gets: producers mostly see waiters
+/// and call, and the ones that published first flush.
+#[test]
+fn producers_and_waiting_consumers_share_a_ring() {
+    stress(false);
+}
+
+/// Two producers add keys, two consumers get them and finish them, through
+/// the ring when the protocol allows and by calls otherwise.
+fn stress(look_first: bool) {
+    let rq = RingQueue::new();
+    let (q, p) = (rq.queue(), rq.producer());
+    let s = Arc::new(Stress {
+        clock: AtomicU64::new(1),
+        last_add: (0..DISTINCT).map(|_| AtomicU64::new(0)).collect(),
+        last_get: (0..DISTINCT).map(|_| AtomicU64::new(0)).collect(),
+        in_flight: (0..DISTINCT).map(|_| AtomicBool::new(false)).collect(),
+        handed_out: AtomicUsize::new(0),
+        counts: Counts::default(),
+    });
+    let start = Instant::now();
+    let producers: Vec<_> = (0..2u64)
+        .map(|id| {
+            let s = s.clone();
+            thread::spawn(move || {
+                for i in 0..STRESS_KEYS {
+                    // Both producers walk all keys, at different strides.
+                    let key = (i * (2 * id + 1) + id) % DISTINCT as u64;
+                    let now = s.clock.fetch_add(1, SeqCst);
+                    s.last_add[key as usize].fetch_max(now, SeqCst);
+                    if !s.counts.count(p.submit(q, WQ_SUBMIT_ADD, key, 0)) {
+                        q.add(key);
+                    }
+                }
+            })
+        })
+        .collect();
+    let consumers: Vec<_> = (0..2)
+        .map(|_| {
+            let s = s.clone();
+            thread::spawn(move || loop {
+                // Looking without waiting first is not being a waiter, so
+                // adds and dones are submitted while keys are there; a get
+                // that waits is woken by the producers' calls or flushes.
+                let got = match look_first {
+                    true => q.get(WQ_NO_WAIT).or_else(|_| q.get(50_000_000)),
+                    false => q.get(50_000_000),
+                };
+                let key = match got {
+                    Ok(key) => key,
+                    Err(wq_status::Timeout) => continue,
+                    Err(wq_status::Shutdown) => return,
+                    Err(status) => panic!("get: {status:?}"),
+                };
+                let now = s.clock.fetch_add(1, SeqCst);
+                let k = key as usize;
+                assert!(
+                    !s.in_flight[k].swap(true, SeqCst),
+                    "key {key} handed to two consumers at once"
+                );
+                s.last_get[k].fetch_max(now, SeqCst);
+                s.handed_out.fetch_add(1, SeqCst);
+                s.in_flight[k].store(false, SeqCst);
+                if !s.counts.count(p.submit(q, WQ_SUBMIT_DONE, key, 0)) {
+                    assert!(q.done(key));
+                }
+            })
+        })
+        .collect();
+    for producer in producers {
+        producer.join().unwrap();
+    }
+    // Every add is made; drain: every key queued or in flight is handed
+    // out and done, then the consumers see the shutdown.
+    // (Bounded, so a consumer that panicked with a key fails the test
+    // instead of hanging it: a plain shutdown then releases the others.)
+    let drained = q.shutdown_with_drain(60_000_000_000);
+    if drained != wq_status::Ok {
+        q.shutdown();
+    }
+    for consumer in consumers {
+        consumer.join().unwrap();
+    }
+    assert_eq!(drained, wq_status::Ok);
+    let elapsed = start.elapsed();
+    for key in 0..DISTINCT {
+        let (added, got) = (s.last_add[key].load(SeqCst), s.last_get[key].load(SeqCst));
+        assert!(added > 0, "key {key} never added");
+        assert!(
+            got > added,
+            "key {key} was not handed out after its last add ({got} <= {added})"
+        );
+    }
+    assert_eq!((q.len(), q.processing_len()), (0, 0));
+    let (tail, head) = p.counts();
+    assert_eq!(tail, head, "every published entry applied");
+    assert_eq!(p.waiters(), 0);
+    let c = &s.counts;
+    let total = 2 * STRESS_KEYS as usize + s.handed_out.load(SeqCst);
+    assert_eq!(
+        c.submitted.load(SeqCst) + c.called.load(SeqCst),
+        total,
+        "every add and done either submitted or called"
+    );
+    assert_eq!(tail as usize, c.submitted.load(SeqCst));
+    assert!(c.submitted.load(SeqCst) > 0, "the ring was never used");
+    eprintln!(
+        "look_first={look_first}: {} adds, {} hand-outs in {elapsed:?}: {} submitted ({} then flushed), {} called \
+         ({} waiters, {} busy, {} full)",
+        2 * STRESS_KEYS,
+        s.handed_out.load(SeqCst),
+        c.submitted.load(SeqCst),
+        c.flushed.load(SeqCst),
+        c.called.load(SeqCst),
+        c.waiters.load(SeqCst),
+        c.busy.load(SeqCst),
+        c.full.load(SeqCst),
+    );
+}
