@@ -60,10 +60,10 @@
  *              work-queue metrics: wq_queue_metrics() fills a wq_metrics,
  *              wq_metrics_prometheus() writes the Prometheus text of every
  *              named queue of the process.
- * Event loops  wq_queue_fd() gives a file descriptor (Linux) that is
- *              readable while a get would not block, for epoll/poll/libuv/
- *              asyncio; readability may be spurious, so get with
- *              WQ_NO_WAIT after each wakeup.
+ * Event loops  wq_queue_fd() (wq_squeue_fd()) gives a file descriptor
+ *              (Linux) that is readable while a get (pop) would not block,
+ *              for epoll/poll/libuv/asyncio; readability may be spurious,
+ *              so get (pop) with WQ_NO_WAIT after each wakeup.
  * Versions     WQ_VERSION_MAJOR/MINOR/PATCH/STRING describe this header;
  *              wq_version() the library linked at run time.
  */
@@ -200,7 +200,8 @@ typedef enum {
      */
     WQ_STATUS_CANCELLED = 6,
     /**
-     * The call is not supported on this platform (`wq_queue_fd` off Linux).
+     * The call is not supported on this platform (`wq_queue_fd`,
+     * `wq_squeue_fd` off Linux).
      */
     WQ_STATUS_UNSUPPORTED = 7,
     /**
@@ -343,8 +344,9 @@ typedef struct wq_semaphore wq_semaphore;
  * with any other call on the same queue, from any number of threads: a
  * blocked `wq_squeue_pop` is released by `wq_squeue_close` from another
  * thread, by an add, or by a backoff coming due (on a manual clock: by a
- * step of the clock). `wq_squeue_free` must be the last use: close the
- * queue, join the threads that use it, then free it.
+ * step of the clock). `wq_squeue_free` must be the last use (an event loop
+ * polling its fd is a use): close the queue, join the threads that use it,
+ * then free it.
  */
 typedef struct wq_squeue wq_squeue;
 
@@ -833,7 +835,8 @@ void wq_rate_limiter_free(wq_rate_limiter *limiter);
  * limiter). Free the queue with `wq_queue_free`.
  *
  * Returns `WQ_STATUS_NULL_ARGUMENT` if `out_queue` is NULL;
- * `WQ_STATUS_INVALID_ARGUMENT` if the name is not UTF-8;
+ * `WQ_STATUS_INVALID_ARGUMENT` if the name is not UTF-8 or the
+ * submissions are not aligned for a `wq_submissions`;
  * `WQ_STATUS_UNSUPPORTED` if a named queue is given submissions.
  *
  * # Safety
@@ -1396,7 +1399,7 @@ const char *wq_place_str(int place);
 wq_status wq_squeue_new(const wq_squeue_options *options, wq_squeue **out_queue);
 
 /**
- * Frees a scheduling queue and its items. NULL does nothing. No other
+ * Frees a scheduling queue, its items and its fd. NULL does nothing. No other
  * thread may use it any more: close it and join its users first.
  *
  * # Safety
@@ -1463,6 +1466,9 @@ wq_status wq_squeue_delete(wq_squeue *queue, uint64_t key, bool *out_held);
  * left); `WQ_STATUS_INVALID_ARGUMENT` for a negative timeout other than
  * -1; `WQ_STATUS_NULL_ARGUMENT` if `queue` or `out_key` is NULL. The
  * out-parameters are written only with `WQ_STATUS_OK`.
+ *
+ * A blocked pop holds its thread (from Go: an OS thread); event loops can
+ * wait on `wq_squeue_fd` instead and pop with `WQ_NO_WAIT`.
  *
  * # Safety
  * `queue` is NULL or a live handle; `out_key` and `out_priority` are NULL
@@ -1639,6 +1645,36 @@ wq_status wq_squeue_close(wq_squeue *queue);
  * write.
  */
 wq_status wq_squeue_is_closed(const wq_squeue *queue, bool *out_closed);
+
+/**
+ * Stores in `*out_fd` a file descriptor that is readable while a
+ * `wq_squeue_pop` would not block: an item can be popped, or the queue is
+ * closed. Wait on it with epoll, poll, select, libuv or asyncio instead of
+ * blocking a thread in `wq_squeue_pop`, then pop with `WQ_NO_WAIT` until
+ * it returns `WQ_STATUS_TIMEOUT`.
+ *
+ * - The fd is created on the first call (a Linux timerfd; every call
+ *   returns the same fd) and is owned by the queue: never read from it,
+ *   write to it or close it; `wq_squeue_free` closes it. Keep it
+ *   registered level-triggered (or re-check after each pop).
+ * - Readability can be spurious (another thread took the item first, or
+ *   a parked item's maximum stay ended and it went to backoff): always
+ *   pop with `WQ_NO_WAIT`.
+ * - It becomes readable within microseconds after an item can be popped,
+ *   and when a backoff ends or a parked item overstays on the real clock
+ *   (the fd carries the timer, so no thread and no polling interval is
+ *   needed). On a manual clock it follows the clock's steps.
+ * - Once it exists, each change of readiness costs the queue one system
+ *   call under its lock.
+ *
+ * Returns `WQ_STATUS_UNSUPPORTED` off Linux; `WQ_STATUS_SYSTEM_ERROR` if
+ * the fd could not be created (`errno` says why);
+ * `WQ_STATUS_NULL_ARGUMENT` if `queue` or `out_fd` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_fd` is NULL or valid for a write.
+ */
+wq_status wq_squeue_fd(wq_squeue *queue, int *out_fd);
 
 /**
  * Creates a cancellation handle, not cancelled, in `*out_cancel`. Free it

@@ -25,6 +25,7 @@ mod parallelize;
 mod parking;
 mod queue;
 pub mod rate_limit;
+mod readiness;
 pub mod scheduling;
 mod semaphore;
 mod spin_lock;
@@ -35,10 +36,9 @@ pub use cancel::CancelToken;
 pub use clock::{Clock, ManualClock, Timestamp};
 pub use error::ConfigError;
 pub use parallelize::{parallelize_until, ParallelizeError, PiecePanic};
-pub use queue::{
-    GetError, Key, Queue, QueueBuilder, Readiness, ReadinessObserver, Replayed, LOCK_HOLD_KEYS,
-};
+pub use queue::{GetError, Key, Queue, QueueBuilder, Replayed, LOCK_HOLD_KEYS};
 pub use rate_limit::RateLimiter;
+pub use readiness::{Readiness, ReadinessObserver};
 pub use scheduling::SchedulingQueue;
 pub use semaphore::{ReleaseError, Semaphore, SemaphorePermit};
 pub use worker::{Failure, WorkerPool, WorkerReport};

@@ -1,13 +1,15 @@
-//! The pollable file descriptor of a queue: one timerfd per queue, armed so
-//! that it is readable while a get would not block.
+//! The pollable file descriptor of a queue (`wq_queue_fd`) or scheduling
+//! queue (`wq_squeue_fd`): one timerfd per queue, armed so that it is
+//! readable while a get (pop) would not block.
 //!
 //! The queue reports every readiness change to [`TimerFd`] under its lock:
 //! ready → the timer is armed to expire in 1 ns (readable a few
 //! microseconds later, at the latest when the event loop next waits); not
-//! ready but a delayed key waits → armed to expire when that key is due;
-//! otherwise disarmed. `timerfd_settime` resets the expiration count, so
-//! re-arming or disarming makes the fd unreadable at once. Nobody reads
-//! the fd: that would clear its readability while keys are still ready.
+//! ready but something waits for a time (a delayed key; a backoff or a
+//! parked item's maximum stay) → armed to expire when it is due; otherwise
+//! disarmed. `timerfd_settime` resets the expiration count, so re-arming or
+//! disarming makes the fd unreadable at once. Nobody reads the fd: that
+//! would clear its readability while keys are still ready.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

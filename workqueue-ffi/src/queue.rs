@@ -63,7 +63,7 @@ impl wq_queue {
     /// [`Self::queue`] for a call that may delay a key: while the guard
     /// lives producers call instead of submitting (see
     /// [`Submissions::delaying`]).
-    pub(crate) fn delaying(&self) -> (&Queue<u64>, Option<MutexGuard<'_, bool>>) {
+    pub(crate) fn delaying(&self) -> (&Queue<u64>, Option<MutexGuard<'_, ()>>) {
         match &self.submissions {
             Some(submissions) => (&self.core, Some(submissions.delaying(&self.core))),
             None => (&self.core, None),
@@ -117,7 +117,8 @@ pub struct wq_queue_options {
 /// limiter). Free the queue with `wq_queue_free`.
 ///
 /// Returns `WQ_STATUS_NULL_ARGUMENT` if `out_queue` is NULL;
-/// `WQ_STATUS_INVALID_ARGUMENT` if the name is not UTF-8;
+/// `WQ_STATUS_INVALID_ARGUMENT` if the name is not UTF-8 or the
+/// submissions are not aligned for a `wq_submissions`;
 /// `WQ_STATUS_UNSUPPORTED` if a named queue is given submissions.
 ///
 /// # Safety
@@ -160,6 +161,9 @@ pub unsafe extern "C" fn wq_queue_new(
             if !options.submissions.is_null() {
                 if name.is_some() {
                     return Err(wq_status::Unsupported);
+                }
+                if !options.submissions.is_aligned() {
+                    return Err(wq_status::InvalidArgument);
                 }
                 // SAFETY: the caller passes ring memory that stays valid
                 // while the queue lives.

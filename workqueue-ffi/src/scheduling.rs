@@ -30,10 +30,13 @@ use workqueue_core::scheduling::{Place, PopError, SchedulingQueue};
 /// with any other call on the same queue, from any number of threads: a
 /// blocked `wq_squeue_pop` is released by `wq_squeue_close` from another
 /// thread, by an add, or by a backoff coming due (on a manual clock: by a
-/// step of the clock). `wq_squeue_free` must be the last use: close the
-/// queue, join the threads that use it, then free it.
+/// step of the clock). `wq_squeue_free` must be the last use (an event loop
+/// polling its fd is a use): close the queue, join the threads that use it,
+/// then free it.
 pub struct wq_squeue {
     queue: SchedulingQueue<u64>,
+    #[cfg(target_os = "linux")]
+    fd: once_cell::sync::OnceCell<std::sync::Arc<crate::fd::TimerFd>>,
 }
 
 /// How to build a scheduling queue; pass NULL to `wq_squeue_new` for
@@ -162,12 +165,16 @@ pub unsafe extern "C" fn wq_squeue_new(
             builder = builder.pop_from_backoff(!options.disable_pop_from_backoff);
         }
         let queue = builder.build().map_err(|_| wq_status::InvalidArgument)?;
-        out_queue.write(into_handle(wq_squeue { queue }));
+        out_queue.write(into_handle(wq_squeue {
+            queue,
+            #[cfg(target_os = "linux")]
+            fd: once_cell::sync::OnceCell::new(),
+        }));
         Ok(())
     })
 }
 
-/// Frees a scheduling queue and its items. NULL does nothing. No other
+/// Frees a scheduling queue, its items and its fd. NULL does nothing. No other
 /// thread may use it any more: close it and join its users first.
 ///
 /// # Safety
@@ -269,6 +276,9 @@ pub unsafe extern "C" fn wq_squeue_delete(
 /// left); `WQ_STATUS_INVALID_ARGUMENT` for a negative timeout other than
 /// -1; `WQ_STATUS_NULL_ARGUMENT` if `queue` or `out_key` is NULL. The
 /// out-parameters are written only with `WQ_STATUS_OK`.
+///
+/// A blocked pop holds its thread (from Go: an OS thread); event loops can
+/// wait on `wq_squeue_fd` instead and pop with `WQ_NO_WAIT`.
 ///
 /// # Safety
 /// `queue` is NULL or a live handle; `out_key` and `out_priority` are NULL
@@ -612,6 +622,61 @@ pub unsafe extern "C" fn wq_squeue_is_closed(
         out_closed.write(queue.queue.is_closed());
         Ok(())
     })
+}
+
+/// Stores in `*out_fd` a file descriptor that is readable while a
+/// `wq_squeue_pop` would not block: an item can be popped, or the queue is
+/// closed. Wait on it with epoll, poll, select, libuv or asyncio instead of
+/// blocking a thread in `wq_squeue_pop`, then pop with `WQ_NO_WAIT` until
+/// it returns `WQ_STATUS_TIMEOUT`.
+///
+/// - The fd is created on the first call (a Linux timerfd; every call
+///   returns the same fd) and is owned by the queue: never read from it,
+///   write to it or close it; `wq_squeue_free` closes it. Keep it
+///   registered level-triggered (or re-check after each pop).
+/// - Readability can be spurious (another thread took the item first, or
+///   a parked item's maximum stay ended and it went to backoff): always
+///   pop with `WQ_NO_WAIT`.
+/// - It becomes readable within microseconds after an item can be popped,
+///   and when a backoff ends or a parked item overstays on the real clock
+///   (the fd carries the timer, so no thread and no polling interval is
+///   needed). On a manual clock it follows the clock's steps.
+/// - Once it exists, each change of readiness costs the queue one system
+///   call under its lock.
+///
+/// Returns `WQ_STATUS_UNSUPPORTED` off Linux; `WQ_STATUS_SYSTEM_ERROR` if
+/// the fd could not be created (`errno` says why);
+/// `WQ_STATUS_NULL_ARGUMENT` if `queue` or `out_fd` is NULL.
+///
+/// # Safety
+/// `queue` is NULL or a live handle; `out_fd` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn wq_squeue_fd(queue: *mut wq_squeue, out_fd: *mut c_int) -> wq_status {
+    boundary!({
+        // SAFETY: the caller passes NULL or a live handle.
+        let queue = unsafe { arg(queue) }?;
+        let out_fd = out(out_fd)?;
+        out_fd.write(squeue_fd(queue)?);
+        Ok(())
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn squeue_fd(queue: &wq_squeue) -> Result<c_int, wq_status> {
+    let timer = queue.fd.get_or_try_init(|| {
+        let timer = std::sync::Arc::new(crate::fd::TimerFd::new()?);
+        queue.queue.observe_readiness(timer.clone());
+        Ok::<_, std::io::Error>(timer)
+    });
+    // `errno` is still set from the failed system call.
+    timer
+        .map(|timer| timer.raw())
+        .map_err(|_| wq_status::SystemError)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn squeue_fd(_queue: &wq_squeue) -> Result<c_int, wq_status> {
+    Err(wq_status::Unsupported)
 }
 
 #[cfg(test)]

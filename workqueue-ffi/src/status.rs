@@ -54,7 +54,8 @@ pub enum wq_status {
     InvalidState = 5,
     /// `wq_parallelize` was cancelled; some pieces did not run.
     Cancelled = 6,
-    /// The call is not supported on this platform (`wq_queue_fd` off Linux).
+    /// The call is not supported on this platform (`wq_queue_fd`,
+    /// `wq_squeue_fd` off Linux).
     Unsupported = 7,
     /// The operating system refused a resource (e.g. no file descriptor
     /// left); `errno` tells why.

@@ -15,7 +15,7 @@ use crate::boundary::{arg, boundary};
 use crate::queue::wq_queue;
 use crate::status::wq_status;
 use std::ptr::{addr_of, addr_of_mut};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use workqueue_core::{Queue, Replayed};
 
@@ -83,8 +83,9 @@ pub(crate) struct Submissions {
     /// Whether `waiters` holds one for keys that may wait for a delay:
     /// the library applies entries after moving the keys that came due
     /// meanwhile, so a submitted add could otherwise fall in behind a key
-    /// that came due after it was published. Changed under the lock.
-    delays: Mutex<bool>,
+    /// that came due after it was published. Changed under `delaying`.
+    delays_counted: AtomicBool,
+    delaying: Mutex<()>,
 }
 
 // SAFETY: the ring is shared only through atomics (tail, head, waiters)
@@ -111,7 +112,8 @@ impl Submissions {
         }
         Submissions {
             ring,
-            delays: Mutex::new(false),
+            delays_counted: AtomicBool::new(false),
+            delaying: Mutex::new(()),
         }
     }
 
@@ -164,24 +166,27 @@ impl Submissions {
     /// the ring: call before a call that may delay a key, and keep the
     /// guard until it returned, so that no producer submits meanwhile and
     /// whatever was published before is applied before the key waits.
-    pub(crate) fn delaying(&self, queue: &Queue<u64>) -> MutexGuard<'_, bool> {
-        let mut delays = self.delays.lock().unwrap_or_else(PoisonError::into_inner);
-        if !*delays {
-            *delays = true;
+    pub(crate) fn delaying(&self, queue: &Queue<u64>) -> MutexGuard<'_, ()> {
+        let delaying = self.delaying.lock().unwrap_or_else(PoisonError::into_inner);
+        if !self.delays_counted.load(Ordering::Relaxed) {
+            self.delays_counted.store(true, Ordering::Relaxed);
             self.waiters().fetch_add(1, Ordering::SeqCst);
         }
         self.apply(queue);
-        delays
+        delaying
     }
 
-    /// Stops counting delayed keys as a waiter once none is left (a cheap
-    /// no-op while none was counted, or while a delaying call runs).
+    /// Stops counting delayed keys as a waiter once none is left (one
+    /// load while none was counted; nothing while a delaying call runs).
     pub(crate) fn settle_delays(&self, queue: &Queue<u64>) {
-        let Ok(mut delays) = self.delays.try_lock() else {
+        if !self.delays_counted.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(_delaying) = self.delaying.try_lock() else {
             return;
         };
-        if *delays && queue.delayed_len() == 0 {
-            *delays = false;
+        if self.delays_counted.load(Ordering::Relaxed) && queue.delayed_len() == 0 {
+            self.delays_counted.store(false, Ordering::Relaxed);
             self.waiters().fetch_sub(1, Ordering::SeqCst);
         }
     }

@@ -35,7 +35,7 @@ mod queue_metrics;
 mod registry;
 mod scheduling;
 mod stamp_clock;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 mod tsc;
 
 pub use histogram::{HistogramSnapshot, BUCKET_BOUNDS};

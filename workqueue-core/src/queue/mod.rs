@@ -33,23 +33,21 @@
 mod builder;
 mod delayed;
 mod phases;
-mod readiness;
 mod ready;
 mod replay;
 mod state;
 
 pub use builder::QueueBuilder;
-pub use readiness::{Readiness, ReadinessObserver};
 pub use replay::Replayed;
 
 use crate::clock::{Clock, ClockListener, Timestamp};
 use crate::metrics::{self, MetricsSnapshot, MetricsSource, Report};
 use crate::parking::{Parking, Sleepers, Wait};
 use crate::rate_limit::RateLimiter;
+use crate::readiness::{Observer, ReadinessObserver};
 use crate::spin_lock::{SpinGuard, SpinLock};
 use crate::sync::{Arc, AtomicBool, Ordering};
 use delayed::Inserted;
-use readiness::Observer;
 use state::{Added, Finished, QueueState};
 use std::fmt;
 use std::hash::Hash;

@@ -52,6 +52,9 @@
 //! sleeps until the earliest such time (one pop, the leader, is timed; the
 //! others sleep untimed). On a [`ManualClock`](crate::ManualClock) the
 //! clock's every move wakes blocked pops, so tests never wait for real time.
+//! An event loop waits without a thread through
+//! [`observe_readiness`](SchedulingQueue::observe_readiness), as for the
+//! work queue.
 //!
 //! [`done`]: SchedulingQueue::done
 //! [`add`]: SchedulingQueue::add
@@ -75,6 +78,7 @@ use crate::clock::{Clock, ClockListener, Timestamp};
 use crate::metrics::{self, MetricsSource, Report, SchedulingPending};
 use crate::parking::{Parking, Sleepers, Wait};
 use crate::queue::Key;
+use crate::readiness::{Observer, ReadinessObserver};
 use crate::spin_lock::{SpinGuard, SpinLock};
 use crate::sync::{Arc, Weak};
 use config::Settings;
@@ -148,6 +152,7 @@ struct Locked<K> {
     queue: SchedulingState<K>,
     closed: bool,
     poppers: Sleepers,
+    observer: Option<Observer>,
 }
 
 impl<K: Key> Locked<K> {
@@ -203,6 +208,7 @@ impl<K: Key> SchedulingQueue<K> {
                 queue: SchedulingState::new(settings),
                 closed: false,
                 poppers: Sleepers::default(),
+                observer: None,
             }),
             poppers: Parking::new(),
             clock,
@@ -257,6 +263,23 @@ impl<K: Key> SchedulingQueue<K> {
     /// Whether a pop takes a backoff item early when the active queue is empty.
     pub fn pops_from_backoff(&self) -> bool {
         self.shared.settings.pop_from_backoff
+    }
+
+    /// Installs `observer` (replacing any earlier one) and reports the
+    /// current readiness to it at once: whether a pop would return at once
+    /// (an item can be popped, or the queue is closed) and, on the real
+    /// clock, when the next backoff ends or parked item overstays. See
+    /// [`ReadinessObserver`].
+    pub fn observe_readiness(&self, observer: Arc<dyn ReadinessObserver>) {
+        let mut st = self.shared.state.lock();
+        st.observer = Some(Observer::new(observer));
+        self.promote(&mut st);
+        self.shared.report_readiness(&mut st);
+    }
+
+    /// Removes the readiness observer, if any.
+    pub fn stop_observing_readiness(&self) {
+        self.shared.state.lock().observer = None;
     }
 
     /// Adds a new item to the active queue with `priority`; returns true.
@@ -397,6 +420,7 @@ impl<K: Key> SchedulingQueue<K> {
     pub fn close(&self) {
         let mut st = self.shared.state.lock();
         st.closed = true;
+        self.shared.report_readiness(&mut st);
         let wake = st.poppers.claim_all();
         drop(st);
         if let Some(generation) = wake {
@@ -464,9 +488,10 @@ impl<K: Key> SchedulingQueue<K> {
         result
     }
 
-    /// Unlocks, waking sleepers with something to do; `before` is the next
-    /// timed move as the sleepers knew it.
+    /// Unlocks, reporting readiness and waking sleepers with something to
+    /// do; `before` is the next timed move as the sleepers knew it.
     fn finish(&self, mut st: SpinGuard<'_, Locked<K>>, before: Option<Timestamp>) {
+        self.shared.report_readiness(&mut st);
         if st.poppers.idle() == 0 {
             return;
         }
@@ -510,9 +535,11 @@ impl<K: Key> SchedulingQueue<K> {
         }
     }
 
-    /// Unlocks after a pop, passing a wakeup on to a sleeper with something
-    /// to do (another item, or a timed move no sleeper is timed for).
+    /// Unlocks after a pop, reporting readiness and passing a wakeup on to
+    /// a sleeper with something to do (another item, or a timed move no
+    /// sleeper is timed for).
     fn leave_pop(&self, mut st: SpinGuard<'_, Locked<K>>) {
+        self.shared.report_readiness(&mut st);
         let wake = st.claim_wakeups(false);
         drop(st);
         for _ in 0..wake {
@@ -526,6 +553,8 @@ impl<K: Key> SchedulingQueue<K> {
         mut st: SpinGuard<'a, Locked<K>>,
         wait: Wait,
     ) -> Result<SpinGuard<'a, Locked<K>>, SpinGuard<'a, Locked<K>>> {
+        // The pop's promotion may have moved items without one to pop.
+        self.shared.report_readiness(&mut st);
         let next_timed = st.queue.next_timed();
         let Some(nap) = st.poppers.lie_down(wait, next_timed, &self.shared.clock) else {
             return Err(st);
@@ -538,6 +567,16 @@ impl<K: Key> SchedulingQueue<K> {
     }
 }
 
+impl<K: Key> Shared<K> {
+    /// Tells the readiness observer, if any, about the state under `st`.
+    fn report_readiness(&self, st: &mut Locked<K>) {
+        if let Some(observer) = st.observer.as_mut() {
+            let ready = st.closed || st.queue.poppable_len() > 0;
+            observer.update(ready, st.queue.next_timed(), &self.clock);
+        }
+    }
+}
+
 impl<K: Key> ClockListener for Shared<K> {
     fn clock_changed(&self) {
         let mut st = self.state.lock();
@@ -546,6 +585,7 @@ impl<K: Key> ClockListener for Shared<K> {
         if st.queue.has_timed() {
             st.queue.promote(self.clock.now());
         }
+        self.report_readiness(&mut st);
         let wake = st.poppers.claim_all();
         drop(st);
         if let Some(generation) = wake {
