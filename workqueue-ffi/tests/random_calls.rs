@@ -1,11 +1,14 @@
 //! Random call sequences through the ABI (a small deterministic fuzzer):
 //! every exported queue call, with good and bad arguments mixed, checked
-//! against a model of the queue's counts. Runs under Miri too (fewer
-//! steps), where it also checks the pointer handling for undefined
-//! behaviour.
+//! against a model of the queue's counts; again with adds and dones mixed
+//! in through the submission ring, which must not change any answer. Runs
+//! under Miri too (fewer steps), where it also checks the pointer handling
+//! for undefined behaviour.
 
 use std::collections::HashSet;
-use std::ptr::{null, null_mut};
+use std::mem::MaybeUninit;
+use std::ptr::{addr_of_mut, null, null_mut};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
 use workqueue::*;
 
 /// splitmix64, so a failure reproduces from its seed.
@@ -63,11 +66,53 @@ impl Model {
     }
 }
 
-fn run(seed: u64, steps: usize) {
+/// The one producer of a ring, following the protocol of `wq_submissions`
+/// (there is no other producer, so taking the ring always succeeds).
+struct Producer(*mut wq_submissions);
+
+impl Producer {
+    /// Publishes `op` on `key`; false when the protocol says to call.
+    ///
+    /// # Safety
+    /// The ring belongs to a live queue.
+    unsafe fn submit(&self, op: u32, key: u64) -> bool {
+        // SAFETY: the ring's counters are only used atomically.
+        let (tail, head, waiters) = unsafe {
+            (
+                AtomicU64::from_ptr(addr_of_mut!((*self.0).tail)),
+                AtomicU64::from_ptr(addr_of_mut!((*self.0).head)),
+                AtomicU32::from_ptr(addr_of_mut!((*self.0).waiters)),
+            )
+        };
+        if waiters.load(SeqCst) != 0 {
+            return false;
+        }
+        let t = tail.load(SeqCst);
+        tail.store(t | WQ_SUBMISSIONS_BUSY, SeqCst);
+        if t - head.load(SeqCst) == WQ_SUBMISSIONS_CAPACITY as u64 {
+            tail.store(t, SeqCst);
+            return false;
+        }
+        let slot = (t % WQ_SUBMISSIONS_CAPACITY as u64) as usize;
+        let entry = wq_submission {
+            key,
+            op,
+            priority: 0,
+        };
+        // SAFETY: the producer owns the entry at t until it publishes it.
+        unsafe { addr_of_mut!((*self.0).entries[slot]).write(entry) };
+        tail.store(t + 1, SeqCst);
+        true
+    }
+}
+
+fn run(seed: u64, steps: usize, with_ring: bool) {
     let mut rng = Rng(seed);
     let mut queue = null_mut();
     let mut clock = null_mut();
-    // SAFETY: valid out-pointers.
+    let mut ring = Box::new(MaybeUninit::<wq_submissions>::uninit());
+    let producer = with_ring.then_some(Producer(ring.as_mut_ptr()));
+    // SAFETY: valid out-pointers; the ring outlives the queue.
     unsafe {
         assert_eq!(wq_manual_clock_new(&mut clock), wq_status::Ok);
         let options = wq_queue_options {
@@ -75,10 +120,18 @@ fn run(seed: u64, steps: usize) {
             rate_limiter: null(),
             clock,
             priority_aging_ns: 0,
-            submissions: std::ptr::null_mut(),
+            submissions: producer.as_ref().map_or(null_mut(), |p| p.0),
         };
         assert_eq!(wq_queue_new(&options, &mut queue), wq_status::Ok);
     }
+    // With a ring, half the adds and dones go through it (when the
+    // protocol allows): no later answer may differ.
+    let submit = |rng: &mut Rng, op: u32, key: u64| -> bool {
+        // SAFETY: the ring belongs to the live queue.
+        producer
+            .as_ref()
+            .is_some_and(|p| rng.chance(50) && unsafe { p.submit(op, key) })
+    };
     let mut model = Model::default();
     for step in 0..steps {
         let key = rng.below(8);
@@ -95,6 +148,9 @@ fn run(seed: u64, steps: usize) {
         // is NULL or points to a local.
         unsafe {
             match rng.below(9) {
+                0 if !null_queue && submit(&mut rng, WQ_SUBMIT_ADD, key) => {
+                    model.add(key);
+                }
                 0 => {
                     let mut added = false;
                     let out = if null_out {
@@ -202,6 +258,10 @@ fn run(seed: u64, steps: usize) {
                         _ => key,
                     };
                     let mut was = false;
+                    if !null_queue && submit(&mut rng, WQ_SUBMIT_DONE, key) {
+                        model.done(key);
+                        continue;
+                    }
                     let status = wq_queue_done(q, key, &mut was);
                     if null_queue {
                         assert_eq!(status, wq_status::NullArgument, "{context}");
@@ -241,17 +301,34 @@ fn run(seed: u64, steps: usize) {
             }
         }
     }
-    // SAFETY: live handles, freed once.
+    if let Some(p) = &producer {
+        // SAFETY: the ring belongs to the live queue.
+        let submitted = unsafe { AtomicU64::from_ptr(addr_of_mut!((*p.0).tail)) }.load(SeqCst);
+        assert!(
+            submitted > steps as u64 / 20,
+            "seed {seed}: {submitted} submitted"
+        );
+    }
+    // SAFETY: live handles, freed once (the ring after its queue).
     unsafe {
         wq_queue_free(queue);
         wq_manual_clock_free(clock);
     }
+    drop(ring);
 }
 
 #[test]
 fn random_call_sequences_follow_the_model() {
     let (seeds, steps) = if cfg!(miri) { (2, 300) } else { (50, 2000) };
     for seed in 0..seeds {
-        run(seed, steps);
+        run(seed, steps, false);
+    }
+}
+
+#[test]
+fn submitted_adds_and_dones_follow_the_same_model() {
+    let (seeds, steps) = if cfg!(miri) { (2, 300) } else { (50, 2000) };
+    for seed in 0..seeds {
+        run(seed, steps, true);
     }
 }
