@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -62,7 +63,7 @@ type shard[T comparable] struct {
 	// sequence number; an idle entry's latest retirement is in it.
 	retired  [maxIdle]retirement
 	retireNo uint32 // the sequence number of the next retirement
-	idle     int    // idle entries
+	idle     int    // idle entries (guarded by mu)
 	keepIdle bool   // the items hold no pointers but strings
 
 	// pending: ids of items submitted as done (see Typed.Done), whose
@@ -85,14 +86,26 @@ type retirement struct {
 }
 
 type slot[T comparable] struct {
-	key  T
-	gen  uint32
-	live bool
-	// idle: retired, the library does not hold the id. Written with both
-	// locks held, so either lock is enough to read it.
-	idle      bool
-	flags     uint8  // the scheduling queue's per-item state (see squeue.go)
+	key   T
+	gen   uint32
+	live  bool
+	flags uint8 // the scheduling queue's per-item state (see squeue.go)
+	// idle (1): retired, the library does not hold the id. Read and
+	// written atomically (see isIdle), with mu held to write it.
+	idle      uint32
 	retiredNo uint32 // the sequence number of its latest retirement
+}
+
+// isIdle reads idle. Getters read it under slotMu only, while an add
+// clears it under mu only (an add must not wait for slotMu on its way).
+func (s *slot[T]) isIdle() bool { return atomic.LoadUint32(&s.idle) != 0 }
+
+func (s *slot[T]) setIdle(idle bool) {
+	var v uint32
+	if idle {
+		v = 1
+	}
+	atomic.StoreUint32(&s.idle, v)
 }
 
 // maxIdle is how many idle entries a shard keeps.
@@ -214,11 +227,9 @@ func (sh *shard[T]) lookup(key T) (uint64, bool) {
 // library did not hold the id before.
 func (sh *shard[T]) intern(key T) (id uint64, created bool) {
 	if id, ok := sh.ids[key]; ok {
-		if s := &sh.slots[uint32(id)]; s.idle {
-			sh.slotMu.Lock()
-			s.idle = false
+		if s := &sh.slots[uint32(id)]; s.isIdle() {
+			s.setIdle(false)
 			sh.idle--
-			sh.slotMu.Unlock()
 			return id, true
 		}
 		return id, false
@@ -262,7 +273,7 @@ func (in *interner[T]) keyOfMark(id uint64, flags uint8) (T, bool) {
 
 // slotOf is id's live slot, nil if gone or idle; slotMu is held.
 func (sh *shard[T]) slotOf(id uint64) *slot[T] {
-	if s := sh.entryOf(id); s != nil && !s.idle {
+	if s := sh.entryOf(id); s != nil && !s.isIdle() {
 		return s
 	}
 	return nil
@@ -359,11 +370,11 @@ func (sh *shard[T]) retireLocked(key T, id uint64) {
 		no := sh.retireNo
 		sh.retireNo++
 		r := &sh.retired[no%maxIdle]
-		if o := sh.entryOf(r.id); o != nil && o.idle && o.retiredNo == r.no {
+		if o := sh.entryOf(r.id); o != nil && o.isIdle() && o.retiredNo == r.no {
 			sh.removeLocked(o.key, r.id) // maxIdle retirements ago
 		}
 		*r = retirement{id: id, no: no}
-		s.idle = true
+		s.setIdle(true)
 		s.retiredNo = no
 		sh.idle++
 	}
@@ -400,8 +411,8 @@ func (sh *shard[T]) removeLocked(key T, id uint64) bool {
 	if !s.live || uint64(s.gen) != id>>(slotBits+shardBits) {
 		return false
 	}
-	if s.idle {
-		s.idle = false
+	if s.isIdle() {
+		s.setIdle(false)
 		sh.idle--
 	}
 	delete(sh.ids, key)

@@ -147,11 +147,13 @@ pub unsafe extern "C" fn wq_queue_holds_batch(
         // SAFETY: the caller passes NULL or room for `count` bools.
         let holds = unsafe { slice_out(out_holds, count) }?;
         let mut held = 0;
-        for (key, slot) in keys.iter().zip(holds.iter_mut()) {
-            let holds_key = queue.queue().holds(key);
+        let mut slots = holds.iter_mut();
+        queue.queue().holds_each(keys, |holds_key| {
             held += usize::from(holds_key);
-            slot.write(holds_key);
-        }
+            if let Some(slot) = slots.next() {
+                slot.write(holds_key);
+            }
+        });
         write_opt(out_opt(out_held), held);
         Ok(())
     })

@@ -408,6 +408,21 @@ impl<K: Key> Queue<K> {
         queued || self.shared.limiter.num_requeues(key) > 0
     }
 
+    /// [`Queue::holds`] for each of `keys`, in order, under one lock:
+    /// `each` receives the answers.
+    pub fn holds_each<'k>(&self, keys: impl IntoIterator<Item = &'k K>, mut each: impl FnMut(bool))
+    where
+        K: 'k,
+    {
+        let mut st = self.shared.state.lock();
+        self.promote_due(&mut st);
+        for key in keys {
+            // The limiter never takes the queue's lock: no lock order to
+            // break by asking it under ours.
+            each(st.queue.contains(key) || self.shared.limiter.num_requeues(key) > 0);
+        }
+    }
+
     /// The metrics of a named queue (see [`crate::metrics`]); `None` for an
     /// unnamed one, which keeps none.
     pub fn metrics(&self) -> Option<MetricsSnapshot> {
