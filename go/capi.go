@@ -201,6 +201,8 @@ static inline go_wq_done_get go_wq_queue_done_holds_try_get(uintptr_t q, uint64_
 #cgo nocallback wq_squeue_close
 #cgo noescape wq_squeue_is_closed
 #cgo nocallback wq_squeue_is_closed
+#cgo noescape wq_squeue_fd
+#cgo nocallback wq_squeue_fd
 
 #cgo noescape wq_semaphore_new
 #cgo nocallback wq_semaphore_new
@@ -821,6 +823,12 @@ func squeueIsClosed(q *cSQueue) (bool, status) {
 	var b C.bool
 	st := status(C.wq_squeue_is_closed(q, &b))
 	return bool(b), st
+}
+
+func squeueFd(q *cSQueue) (int, status) {
+	var fd C.int
+	st := status(C.wq_squeue_fd(q, &fd))
+	return int(fd), st
 }
 
 // Places, as the library numbers them.

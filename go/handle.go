@@ -174,54 +174,16 @@ func (h *queueHandle) shuttingDown() bool {
 	return down
 }
 
-// waitSlice is the longest wait of one call into the library while
-// waiting for a context where the queue's fd cannot be polled.
-const waitSlice = 50 * time.Millisecond
-
-// wait calls try until it reports true or ctx is done (then it returns
-// ctx.Err()). try gets a timeout in nanoseconds for its call into the
-// library. The call must be admitted (enter) for the whole wait.
-//
-// Where the queue has a pollable fd (Linux), try is called with no
-// timeout and the goroutine waits in the Go netpoller between attempts:
-// no OS thread is held and cancellation is immediate. Elsewhere try waits
-// in the library in slices of waitSlice, checking ctx between slices.
+// wait waits for a key as waitReady says. The call must be admitted
+// (enter) for the whole wait.
 func (h *queueHandle) wait(ctx context.Context, try func(timeout int64) bool) error {
-	if try(noWait) {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if done, err, ok := h.pollWait(ctx, try); ok {
-		if done {
-			return nil
-		}
-		return err
-	}
-	for {
-		slice := waitSlice
-		if deadline, ok := ctx.Deadline(); ok {
-			slice = min(slice, max(time.Until(deadline), time.Millisecond))
-		}
-		if try(int64(slice)) {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
+	return waitReady(ctx, h.queueFd, try)
 }
 
 // queueFd is the queue's pollable fd, created at first use; -1 if the
 // platform or the system refuses one.
 func (h *queueHandle) queueFd() int {
-	h.fdOnce.Do(func() {
-		if fd, st := queueFd(h.ptr); st == stOK {
-			h.fd = fd
-		}
-	})
-	return h.fd
+	return openFdOnce(&h.fdOnce, &h.fd, func() (int, status) { return queueFd(h.ptr) })
 }
 
 // countTrue calls f on every element of s, in order, and returns how many

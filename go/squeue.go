@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 )
@@ -87,6 +88,9 @@ type SchedulingQueueConfig struct {
 type squeueHandle struct {
 	ptr  *cSQueue
 	name string
+
+	fdOnce sync.Once
+	fd     int // the queue's pollable fd, or -1 when unavailable
 }
 
 func newSQueueHandle(config SchedulingQueueConfig) (*squeueHandle, error) {
@@ -108,7 +112,7 @@ func newSQueueHandle(config SchedulingQueueConfig) (*squeueHandle, error) {
 	if st != stOK {
 		return nil, statusError("wq_squeue_new", st)
 	}
-	h := &squeueHandle{ptr: ptr, name: name}
+	h := &squeueHandle{ptr: ptr, name: name, fd: -1}
 	runtime.AddCleanup(h, func(o *cOwner) { o.release() }, owned(func() { squeueFree(ptr) }))
 	return h, nil
 }
@@ -197,36 +201,36 @@ func (h *squeueHandle) tryPop(take func(key uint64, p int32) bool) (ok, closed b
 	}
 }
 
-// popWithContext pops, waiting until ctx is done. The scheduling queue has
-// no pollable fd, so it waits in the library in slices of waitSlice (or
-// up to ctx's deadline), checking ctx between slices: it holds its OS
-// thread while it waits, and notices a cancellation within a slice.
+// popWithContext pops, waiting until ctx is done: on Linux parked in the
+// Go netpoller on the queue's fd, holding no OS thread and returning at
+// once on cancellation (see waitReady).
 func (h *squeueHandle) popWithContext(ctx context.Context, take func(key uint64, p int32) bool) (closed bool, err error) {
 	defer runtime.KeepAlive(h)
-	timeout := noWait
-	for {
-		key, p, st := squeuePop(h.ptr, timeout)
-		switch st {
-		case stOK:
-			if take(key, p) {
-				return false, nil
+	err = waitReady(ctx, h.queueFd, func(timeout int64) bool {
+		for {
+			key, p, st := squeuePop(h.ptr, timeout)
+			switch st {
+			case stOK:
+				if take(key, p) {
+					return true
+				}
+			case stShutdown:
+				closed = true
+				return true
+			case stTimeout:
+				return false
+			default:
+				check("wq_squeue_pop", st)
 			}
-			continue
-		case stShutdown:
-			return true, nil
-		case stTimeout:
-		default:
-			check("wq_squeue_pop", st)
 		}
-		if err := ctx.Err(); err != nil {
-			return false, err
-		}
-		slice := waitSlice
-		if deadline, ok := ctx.Deadline(); ok {
-			slice = min(slice, max(time.Until(deadline), time.Millisecond))
-		}
-		timeout = int64(slice)
-	}
+	})
+	return closed, err
+}
+
+// queueFd is the queue's pollable fd, created at first use; -1 if the
+// platform or the system refuses one.
+func (h *squeueHandle) queueFd() int {
+	return openFdOnce(&h.fdOnce, &h.fd, func() (int, status) { return squeueFd(h.ptr) })
 }
 
 // ---- RawSchedulingQueue ------------------------------------------------------
@@ -247,7 +251,7 @@ func (h *squeueHandle) popWithContext(ctx context.Context, take func(key uint64,
 //
 // No goroutine runs behind it: every call first moves what came due on
 // the queue's clock, and a blocked Pop sleeps in the library until the
-// next such time. Its keys are the library's, so the queue can be shared
+// next such time (PopWithContext in the Go netpoller). Its keys are the library's, so the queue can be shared
 // with C code (Handle). Safe for concurrent use.
 type RawSchedulingQueue struct {
 	h *squeueHandle
@@ -328,10 +332,11 @@ func (q *RawSchedulingQueue) TryPop() (key uint64, priority int, ok bool, closed
 	return key, priority, ok, closed
 }
 
-// PopWithContext is Pop that returns ctx.Err() once ctx is done. It waits
-// in the library in slices of 50 ms (or up to ctx's deadline), so it
-// notices a cancellation within a slice and holds its OS thread meanwhile:
-// the scheduling queue has no pollable fd for the netpoller yet.
+// PopWithContext is Pop that returns ctx.Err() as soon as ctx is done.
+// While it waits, it holds no OS thread: on Linux the goroutine parks in
+// the Go netpoller on the queue's file descriptor, woken by an Add, a
+// backoff coming due, Close or the cancellation (elsewhere it waits in the
+// library in slices of 50 ms).
 func (q *RawSchedulingQueue) PopWithContext(ctx context.Context) (key uint64, priority int, closed bool, err error) {
 	closed, err = q.h.popWithContext(ctx, func(k uint64, p int32) bool {
 		key, priority = k, int(p)

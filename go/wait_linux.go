@@ -11,20 +11,21 @@ import (
 )
 
 // pollWait waits for the queue in the Go netpoller: the queue's fd (a
-// timerfd the library keeps readable while a get would not block, and
-// arms for the earliest delayed key) is duplicated and registered with
-// the runtime's epoll, edge-triggered. Between attempts the goroutine is
-// parked like on a channel; ctx's cancellation sets a read deadline in the
-// past, which wakes it at once.
+// timerfd the library keeps readable while a get or pop would not block,
+// and arms for the earliest delayed key or the next backoff to end),
+// given by pollable, is duplicated and registered with the runtime's
+// epoll, edge-triggered. Between attempts the goroutine is parked like on
+// a channel; ctx's cancellation sets a read deadline in the past, which
+// wakes it at once.
 //
-// Readability can be spurious (another getter took the key first): try
+// Readability can be spurious (another caller took the key first): try
 // then reports false and the wait goes on. No wakeup is lost: the runtime
 // records an edge that arrives between an attempt and the park.
 //
 // ok is false when the fd cannot be polled; the caller then waits in
 // slices.
-func (h *queueHandle) pollWait(ctx context.Context, try func(timeout int64) bool) (done bool, err error, ok bool) {
-	fd := h.queueFd()
+func pollWait(ctx context.Context, pollable func() int, try func(timeout int64) bool) (done bool, err error, ok bool) {
+	fd := pollable()
 	if fd < 0 {
 		return false, nil, false
 	}

@@ -5,6 +5,6 @@ package workqueue
 import "context"
 
 // pollWait is not available: the queue has a pollable fd only on Linux.
-func (h *queueHandle) pollWait(ctx context.Context, try func(timeout int64) bool) (done bool, err error, ok bool) {
+func pollWait(ctx context.Context, pollable func() int, try func(timeout int64) bool) (done bool, err error, ok bool) {
 	return false, nil, false
 }

@@ -266,6 +266,7 @@ static void test_squeue_calls(void) {
     size_t count = 777;
     bool flag = false;
     wq_place place = (wq_place)77;
+    int fd = 777;
 
     /* NULL handle. */
     CHECK_STATUS(wq_squeue_add(NULL, 1, 0, &flag), NULLA);
@@ -286,6 +287,7 @@ static void test_squeue_calls(void) {
     CHECK_STATUS(wq_squeue_attempts(NULL, 1, &u32), NULLA);
     CHECK_STATUS(wq_squeue_close(NULL), NULLA);
     CHECK_STATUS(wq_squeue_is_closed(NULL, &flag), NULLA);
+    CHECK_STATUS(wq_squeue_fd(NULL, &fd), NULLA);
 
     /* NULL required out-pointers and strings. */
     CHECK_STATUS(wq_squeue_pop(q, WQ_NO_WAIT, NULL, &priority), NULLA);
@@ -300,6 +302,7 @@ static void test_squeue_calls(void) {
     CHECK_STATUS(wq_squeue_place(q, 5, NULL), NULLA);
     CHECK_STATUS(wq_squeue_attempts(q, 5, NULL), NULLA);
     CHECK_STATUS(wq_squeue_is_closed(q, NULL), NULLA);
+    CHECK_STATUS(wq_squeue_fd(q, NULL), NULLA);
 
     /* Out of range: a timeout below -1, an event that is not UTF-8. */
     CHECK_STATUS(wq_squeue_pop(q, -2, &key, &priority), INVAL);
@@ -315,6 +318,7 @@ static void test_squeue_calls(void) {
     CHECK_EQ_U64(count, 777);
     CHECK(!flag);
     CHECK(place == (wq_place)77);
+    CHECK(fd == 777);
     CHECK_OK(wq_squeue_active_len(q, &count));
     CHECK_EQ_U64(count, 1);
     CHECK_OK(wq_squeue_in_flight_len(q, &count));

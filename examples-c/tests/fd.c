@@ -16,16 +16,6 @@
 #if defined(__linux__)
 #include <sys/epoll.h>
 
-/* Whether `fd` becomes readable within `ms` milliseconds. */
-static bool readable_within(int fd, int ms) {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int n;
-    do {
-        n = poll(&p, 1, ms);
-    } while (n < 0 && errno == EINTR);
-    return n == 1 && (p.revents & POLLIN);
-}
-
 static void test_fd_follows_readiness(void) {
     wq_queue *q;
     CHECK_OK(wq_queue_new(NULL, &q));
@@ -35,48 +25,48 @@ static void test_fd_follows_readiness(void) {
     CHECK_OK(wq_queue_fd(q, &again));
     CHECK(fd == again);
     CHECK((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
-    CHECK(!readable_within(fd, 0));
+    CHECK(!wq_test_readable_within(fd, 0));
 
     CHECK_OK(wq_queue_add(q, 1, NULL));
-    CHECK(readable_within(fd, 1000));
-    CHECK(readable_within(fd, 0)); /* level: stays readable */
+    CHECK(wq_test_readable_within(fd, 1000));
+    CHECK(wq_test_readable_within(fd, 0)); /* level: stays readable */
     CHECK_OK(wq_queue_add(q, 2, NULL));
     uint64_t key;
     CHECK_OK(wq_queue_get(q, WQ_NO_WAIT, &key));
-    CHECK(readable_within(fd, 1000)); /* 2 is still ready */
+    CHECK(wq_test_readable_within(fd, 1000)); /* 2 is still ready */
     CHECK_OK(wq_queue_get(q, WQ_NO_WAIT, &key));
-    CHECK(!readable_within(fd, 0)); /* nothing ready: unreadable at once */
-    CHECK(!readable_within(fd, 20));
+    CHECK(!wq_test_readable_within(fd, 0)); /* nothing ready: unreadable at once */
+    CHECK(!wq_test_readable_within(fd, 20));
 
     /* Done of a key added again while processing makes it ready again. */
     CHECK_OK(wq_queue_add(q, 1, NULL));
-    CHECK(!readable_within(fd, 10));
+    CHECK(!wq_test_readable_within(fd, 10));
     CHECK_OK(wq_queue_done(q, 1, NULL));
-    CHECK(readable_within(fd, 1000));
+    CHECK(wq_test_readable_within(fd, 1000));
     CHECK_OK(wq_queue_get(q, WQ_NO_WAIT, &key));
     CHECK_EQ_U64(key, 1);
-    CHECK(!readable_within(fd, 0));
+    CHECK(!wq_test_readable_within(fd, 0));
 
     /* A delayed key on the real clock: the fd carries the timer. */
     int64_t start = wq_test_now_ns();
     CHECK_OK(wq_queue_add_after(q, 3, 200000000, NULL));
-    CHECK(!readable_within(fd, 0));
-    CHECK(readable_within(fd, 5000));
+    CHECK(!wq_test_readable_within(fd, 0));
+    CHECK(wq_test_readable_within(fd, 5000));
     CHECK(wq_test_now_ns() - start >= 199000000);
     CHECK_OK(wq_queue_get(q, WQ_NO_WAIT, &key));
     CHECK_EQ_U64(key, 3);
-    CHECK(!readable_within(fd, 0));
+    CHECK(!wq_test_readable_within(fd, 0));
 
     /* Shut down with nothing queued: a get would not block (it reports
        shutdown), even though keys 1, 2 and 3 are still being processed. */
     CHECK_OK(wq_queue_shutdown(q));
-    CHECK(readable_within(fd, 1000));
+    CHECK(wq_test_readable_within(fd, 1000));
     CHECK_STATUS(wq_queue_get(q, WQ_NO_WAIT, &key), WQ_STATUS_SHUTDOWN);
-    CHECK(readable_within(fd, 0));
+    CHECK(wq_test_readable_within(fd, 0));
     CHECK_OK(wq_queue_done(q, 1, NULL));
     CHECK_OK(wq_queue_done(q, 2, NULL));
     CHECK_OK(wq_queue_done(q, 3, NULL));
-    CHECK(readable_within(fd, 0));
+    CHECK(wq_test_readable_within(fd, 0));
 
     wq_queue_free(q);
     /* The queue closed its fd. */
@@ -94,15 +84,15 @@ static void test_fd_on_a_manual_clock(void) {
     CHECK_OK(wq_queue_add_after(q, 9, 1000000000, NULL));
     int fd;
     CHECK_OK(wq_queue_fd(q, &fd));
-    CHECK(!readable_within(fd, 20)); /* manual time does not pass by itself */
+    CHECK(!wq_test_readable_within(fd, 20)); /* manual time does not pass by itself */
     CHECK_OK(wq_manual_clock_step(clock, 999999999));
-    CHECK(!readable_within(fd, 10));
+    CHECK(!wq_test_readable_within(fd, 10));
     CHECK_OK(wq_manual_clock_step(clock, 1));
-    CHECK(readable_within(fd, 1000));
+    CHECK(wq_test_readable_within(fd, 1000));
     uint64_t key;
     CHECK_OK(wq_queue_get(q, WQ_NO_WAIT, &key));
     CHECK_EQ_U64(key, 9);
-    CHECK(!readable_within(fd, 0));
+    CHECK(!wq_test_readable_within(fd, 0));
     wq_queue_free(q);
     wq_manual_clock_free(clock);
 }

@@ -62,6 +62,8 @@ void wq_test_record(const char *name, int failed_checks);
 int64_t wq_test_now_ns(void);
 /* Sleeps for `ms` milliseconds. */
 void wq_test_sleep_ms(int ms);
+/* Whether `fd` becomes readable within `ms` milliseconds. */
+bool wq_test_readable_within(int fd, int ms);
 
 /* The test groups (one per file). */
 void run_conformance_tests(const char *dir);
@@ -70,6 +72,7 @@ void run_thread_tests(void);
 void run_bad_argument_tests(void);
 void run_fd_tests(void);
 void run_scheduling_tests(void);
+void run_squeue_fd_tests(void);
 void run_metrics_tests(void);
 void run_submission_tests(void);
 

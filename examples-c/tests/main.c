@@ -1,13 +1,15 @@
 /*
  * The C test suite of libworkqueue: the conformance scenarios, the API,
- * threads, bad arguments, the pollable fd, the scheduling queue and
- * metrics. Usage:
+ * threads, bad arguments, the pollable fd, the scheduling queue (and its
+ * fd) and metrics. Usage:
  *
  *     wq_test [CONFORMANCE_DIR]     (default: ./conformance)
  *
  * Exits 0 when every test passed; the last line is "N passed, N failed".
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,6 +62,15 @@ void wq_test_sleep_ms(int ms) {
     }
 }
 
+bool wq_test_readable_within(int fd, int ms) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n;
+    do {
+        n = poll(&p, 1, ms);
+    } while (n < 0 && errno == EINTR);
+    return n == 1 && (p.revents & POLLIN);
+}
+
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "conformance";
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -75,6 +86,7 @@ int main(int argc, char **argv) {
     run_bad_argument_tests();
     run_fd_tests();
     run_scheduling_tests();
+    run_squeue_fd_tests();
     run_metrics_tests();
     run_submission_tests();
     printf("%d passed, %d failed\n", wq_tests_passed, wq_tests_failed);

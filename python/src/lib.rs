@@ -17,6 +17,7 @@ mod readiness;
 mod scheduling;
 mod sync;
 mod time;
+mod watchers;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;

@@ -14,11 +14,10 @@ use crate::key::{keys_from_iterable, with_scratch, Key};
 use crate::limiters::PyRateLimiter;
 use crate::priority::Priority;
 use crate::time::{non_negative, seconds, timeout, to_seconds, type_name};
+use crate::watchers::ReadinessWatchers;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
-#[cfg(target_os = "linux")]
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use workqueue_core::{GetError, Queue};
 
@@ -42,23 +41,8 @@ pub struct PyQueue {
     /// The aging interval given at construction (the core keeps no copy
     /// that can be read back).
     aging: Option<Duration>,
-    #[cfg(target_os = "linux")]
-    readiness: OnceLock<Arc<crate::readiness::ReadinessFd>>,
-    /// How many coroutines wait on the readiness descriptor; the queue
-    /// reports to it only while some do.
-    #[cfg(target_os = "linux")]
-    watchers: std::sync::Mutex<usize>,
-}
-
-/// Where Linux's epoll, eventfd and timerfd are missing, `aget` polls.
-#[cfg(not(target_os = "linux"))]
-struct NoReadiness;
-
-#[cfg(not(target_os = "linux"))]
-impl NoReadiness {
-    fn fd(&self) -> i32 {
-        -1
-    }
+    /// The coroutines of `aget` waiting on the readiness descriptor.
+    watchers: ReadinessWatchers,
 }
 
 fn get_error(error: GetError) -> PyErr {
@@ -69,29 +53,6 @@ fn get_error(error: GetError) -> PyErr {
 }
 
 impl PyQueue {
-    #[cfg(target_os = "linux")]
-    fn readiness(&self) -> PyResult<&Arc<crate::readiness::ReadinessFd>> {
-        if let Some(readiness) = self.readiness.get() {
-            return Ok(readiness);
-        }
-        let created = Arc::new(crate::readiness::ReadinessFd::new()?);
-        Ok(self.readiness.get_or_init(|| created))
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn readiness(&self) -> PyResult<&'static NoReadiness> {
-        Err(pyo3::exceptions::PyNotImplementedError::new_err(
-            "readiness descriptors need Linux (epoll, eventfd, timerfd)",
-        ))
-    }
-
-    #[cfg(target_os = "linux")]
-    fn lock_watchers(&self) -> std::sync::MutexGuard<'_, usize> {
-        self.watchers
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// `get_with_priority` that waits as `get` does: not at all unless
     /// `block`, at most `timeout` if given, detached and in slices.
     fn get_item(
@@ -193,10 +154,7 @@ impl PyQueue {
             clock: clock.map(Bound::unbind),
             limiter,
             aging,
-            #[cfg(target_os = "linux")]
-            readiness: OnceLock::new(),
-            #[cfg(target_os = "linux")]
-            watchers: std::sync::Mutex::new(0),
+            watchers: ReadinessWatchers::default(),
         })
     }
 
@@ -482,53 +440,26 @@ impl PyQueue {
     /// ``_watch_readiness`` has been called (for ``loop.add_reader``);
     /// created on first use. Linux only.
     fn _readiness_fd(&self) -> PyResult<i32> {
-        Ok(self.readiness()?.fd())
+        self.watchers.fd()
     }
 
     /// Counts one more waiting coroutine; the first makes the queue keep
     /// the descriptor up to date. Returns the descriptor.
     fn _watch_readiness(&self) -> PyResult<i32> {
-        #[cfg(target_os = "linux")]
-        {
-            let readiness = self.readiness()?;
-            let mut watchers = self.lock_watchers();
-            if *watchers == 0 {
-                self.inner.observe_readiness(readiness.clone());
-            }
-            *watchers += 1;
-            Ok(readiness.fd())
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            self.readiness().map(NoReadiness::fd)
-        }
+        self.watchers
+            .watch(|observer| self.inner.observe_readiness(observer))
     }
 
     /// Counts one waiting coroutine less; after the last, the queue stops
     /// updating the descriptor (and pays nothing for it).
     fn _unwatch_readiness(&self) {
-        #[cfg(target_os = "linux")]
-        {
-            let mut watchers = self.lock_watchers();
-            if *watchers > 0 {
-                *watchers -= 1;
-                if *watchers == 0 {
-                    self.inner.stop_observing_readiness();
-                }
-            }
-        }
+        self.watchers
+            .unwatch(|| self.inner.stop_observing_readiness());
     }
 
     /// How many coroutines wait on the readiness descriptor.
     fn _readiness_watchers(&self) -> usize {
-        #[cfg(target_os = "linux")]
-        {
-            *self.lock_watchers()
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            0
-        }
+        self.watchers.count()
     }
 
     fn __repr__(&self) -> String {

@@ -1,18 +1,21 @@
-//! A file descriptor that is readable while a get would not block, for
-//! asyncio's `loop.add_reader`: no thread per waiting coroutine.
+//! A file descriptor that is readable while a get (a scheduling queue's
+//! pop) would not block, for asyncio's `loop.add_reader`: no thread per
+//! waiting coroutine.
 //!
 //! The descriptor is an epoll set of two:
 //! - an eventfd, readable while a key is ready (or the queue is shut down
-//!   and empty): set and cleared as the queue reports its readiness;
-//! - a timerfd, armed for the earliest delayed key, so a waiter wakes when
-//!   that key comes due (the get it then makes moves the key in).
+//!   and empty; for a scheduling queue: an item can be popped, or it is
+//!   closed): set and cleared as the queue reports its readiness;
+//! - a timerfd, armed for the earliest delayed key (the next backoff to
+//!   end or parked item to overstay), so a waiter wakes when it comes due
+//!   (the get or pop it then makes moves it in).
 //!
 //! The queue reports readiness changes to the installed observer under its
 //! lock, in order. The observer touches no Python object and makes only
 //! non-blocking system calls: nothing under that lock may wait for the
 //! interpreter. It is installed only while coroutines wait, and removed
-//! (`Queue::stop_observing_readiness`) after the last one stops (see
-//! `PyQueue::_watch_readiness`), so a queue nobody awaits pays nothing.
+//! (`stop_observing_readiness`) after the last one stops (see
+//! `watchers.rs`), so a queue nobody awaits pays nothing.
 //!
 //! A ready signal is an eventfd write, not a timer armed for "now": arming
 //! a timer that expires at once costs a timer interrupt, tens of

@@ -3,8 +3,9 @@
 //! helpers and the `pending()` dataclass.
 //!
 //! Locking rule, as for `Queue`: the core runs nothing that needs the
-//! interpreter under its lock (keys are pure Rust), so fast calls stay
-//! attached and every wait runs detached, in slices on the main thread.
+//! interpreter under its lock (keys are pure Rust; its readiness observer
+//! only touches file descriptors), so fast calls stay attached and every
+//! wait runs detached, in slices on the main thread.
 
 use crate::blocking::{get_blocking, next_until};
 use crate::clock::PyManualClock;
@@ -12,6 +13,7 @@ use crate::errors::{closed, nothing_to_pop, Closed};
 use crate::key::Key;
 use crate::priority::Priority;
 use crate::time::{non_negative, timeout, to_seconds};
+use crate::watchers::ReadinessWatchers;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use std::time::Duration;
@@ -38,6 +40,8 @@ use workqueue_core::SchedulingQueue;
 pub struct PySchedulingQueue {
     inner: SchedulingQueue<Key>,
     clock: Option<Py<PyManualClock>>,
+    /// The coroutines of `apop` waiting on the readiness descriptor.
+    watchers: ReadinessWatchers,
 }
 
 fn pop_error(error: PopError) -> PyErr {
@@ -144,6 +148,7 @@ impl PySchedulingQueue {
         Ok(PySchedulingQueue {
             inner,
             clock: clock.map(Bound::unbind),
+            watchers: ReadinessWatchers::default(),
         })
     }
 
@@ -355,6 +360,32 @@ impl PySchedulingQueue {
 
     fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
+    }
+
+    /// A file descriptor readable while a pop would not block, once
+    /// ``_watch_readiness`` has been called (for ``loop.add_reader``);
+    /// created on first use. Linux only.
+    fn _readiness_fd(&self) -> PyResult<i32> {
+        self.watchers.fd()
+    }
+
+    /// Counts one more waiting coroutine; the first makes the queue keep
+    /// the descriptor up to date. Returns the descriptor.
+    fn _watch_readiness(&self) -> PyResult<i32> {
+        self.watchers
+            .watch(|observer| self.inner.observe_readiness(observer))
+    }
+
+    /// Counts one waiting coroutine less; after the last, the queue stops
+    /// updating the descriptor (and pays nothing for it).
+    fn _unwatch_readiness(&self) {
+        self.watchers
+            .unwatch(|| self.inner.stop_observing_readiness());
+    }
+
+    /// How many coroutines wait on the readiness descriptor.
+    fn _readiness_watchers(&self) -> usize {
+        self.watchers.count()
     }
 
     /// ``pop()``; the iteration ends once the queue is closed.

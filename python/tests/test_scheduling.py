@@ -364,6 +364,74 @@ def test_apop_follows_a_manual_clock_and_cancelling_loses_nothing() -> None:
     assert run(main) == ("k", 0)
 
 
+class CountingPops(workqueue.SchedulingQueue[str]):
+    """Counts pops, to show that a waiting ``apop`` does not poll."""
+
+    pops = 0
+
+    def pop(
+        self, block: bool = True, timeout: float | datetime.timedelta | None = None
+    ) -> tuple[str, int]:
+        self.pops += 1
+        return super().pop(block, timeout)
+
+
+def test_apop_sleeps_until_an_add_from_another_task_wakes_it() -> None:
+    q = CountingPops()
+
+    async def main() -> tuple[str, int]:
+        waiter = asyncio.ensure_future(q.apop())
+        await asyncio.sleep(0.05)
+        assert not waiter.done()
+        assert q.pops == 1, "an idle apop makes no further attempts"
+        assert q._readiness_watchers() == 1
+        start = time.monotonic()
+        q.add("k", 4)
+        item = await waiter
+        assert time.monotonic() - start < 0.05
+        assert q.pops == 2
+        assert q._readiness_watchers() == 0
+        return item
+
+    assert run(main) == ("k", 4)
+
+
+def test_apop_wakes_when_a_backoff_comes_due_on_the_real_clock() -> None:
+    q = CountingPops(initial_backoff=0.1, pop_from_backoff=False)
+    q.add("k")
+    q.pop()
+    assert q.requeue_backoff("k") is Place.BACKOFF
+
+    async def main() -> tuple[str, int]:
+        start = time.monotonic()
+        item = await q.apop()
+        waited = time.monotonic() - start
+        assert 0.09 <= waited < 0.5, waited
+        assert q.pops <= 4, "woken by the backoff's timer, not by polling"
+        return item
+
+    assert run(main) == ("k", 0)
+
+
+def test_cancelling_apop_loses_no_item_and_leaves_no_reader() -> None:
+    q: workqueue.SchedulingQueue[str] = workqueue.SchedulingQueue()
+
+    async def main() -> tuple[str, int]:
+        loop = asyncio.get_running_loop()
+        waiter = asyncio.ensure_future(q.apop())
+        await asyncio.sleep(0.01)
+        waiter.cancel()
+        q.add("kept", 1)  # after the cancel, before the waiter runs
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert q.place("kept") is Place.ACTIVE
+        assert loop.remove_reader(q._readiness_fd()) is False
+        assert q._readiness_watchers() == 0
+        return await q.apop()
+
+    assert run(main) == ("kept", 1)
+
+
 # --- keys and arguments --------------------------------------------------------------------
 
 

@@ -26,7 +26,6 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import inspect
 import logging
@@ -37,6 +36,7 @@ from typing import Any, Generic
 from . import _workqueue, metrics
 from ._errors import Closed, Empty, Error, ParallelizeError, ShutDown
 from ._keys import K, Key
+from ._readiness import ReadinessWaiters
 from ._scheduling import Place, SchedulingQueue
 from ._workqueue import (
     MAX_KEY_DEPTH,
@@ -88,10 +88,6 @@ __all__ = [
 
 _logger = logging.getLogger("workqueue")
 
-# How often an asyncio getter polls where no readiness descriptor exists
-# (platforms other than Linux).
-_POLL_SECONDS = 0.005
-
 
 class Queue(_workqueue.Queue[K]):
     """A work queue (client-go's rate-limiting work queue).
@@ -113,7 +109,7 @@ class Queue(_workqueue.Queue[K]):
 
     __slots__ = ("_async_waiters",)
 
-    _async_waiters: dict[asyncio.AbstractEventLoop, set[asyncio.Future[None]]]
+    _async_waiters: ReadinessWaiters
 
     def processing(
         self, block: bool = True, timeout: float | datetime.timedelta | None = None
@@ -170,41 +166,11 @@ class Queue(_workqueue.Queue[K]):
 
     async def _wait_readable(self) -> None:
         """Returns once a get might not block (or at once if it would not)."""
-        loop = asyncio.get_running_loop()
         try:
-            fd = self._watch_readiness()
-        except NotImplementedError:
-            await asyncio.sleep(_POLL_SECONDS)
-            return
-        try:
-            try:
-                waiters = self._async_waiters
-            except AttributeError:
-                waiters = self._async_waiters = {}
-            future: asyncio.Future[None] = loop.create_future()
-            pending = waiters.get(loop)
-            if pending is None:
-                # One reader per loop and queue wakes every coroutine of
-                # that loop waiting on this queue; each then tries its get.
-                pending = waiters[loop] = set()
-                loop.add_reader(fd, self._on_readable, loop, fd)
-            pending.add(future)
-            try:
-                await future
-            finally:
-                pending.discard(future)
-                if not pending and waiters.get(loop) is pending:
-                    del waiters[loop]
-                    loop.remove_reader(fd)
-        finally:
-            self._unwatch_readiness()
-
-    def _on_readable(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
-        pending = self._async_waiters.pop(loop, None)
-        loop.remove_reader(fd)
-        for future in pending or ():
-            if not future.done():
-                future.set_result(None)
+            waiters = self._async_waiters
+        except AttributeError:
+            waiters = self._async_waiters = ReadinessWaiters()
+        await waiters.wait(self)
 
 
 class _Processing(Generic[K]):

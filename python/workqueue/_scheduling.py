@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
 
 from . import _workqueue
 from ._errors import Closed, Empty
 from ._keys import K
+from ._readiness import ReadinessWaiters
 from .metrics import SchedulingPending
-
-# An asyncio pop polls (see SchedulingQueue.apop): first after this long,
-# doubling up to the maximum while nothing comes.
-_POLL_FIRST_SECONDS = 0.0005
-_POLL_MAX_SECONDS = 0.005
 
 
 class Place(str, enum.Enum):
@@ -50,7 +45,9 @@ class SchedulingQueue(_workqueue.SchedulingQueue[K]):
     ``Queue``. Type it with its keys: ``SchedulingQueue[str]``.
     """
 
-    __slots__ = ()
+    __slots__ = ("_async_waiters",)
+
+    _async_waiters: ReadinessWaiters
 
     def pending(self) -> SchedulingPending:
         """The items per sub-queue, read at one moment."""
@@ -58,23 +55,22 @@ class SchedulingQueue(_workqueue.SchedulingQueue[K]):
 
     async def apop(self) -> tuple[K, int]:
         """Awaits an item like ``pop``, without blocking the event loop or
-        using a thread, and returns ``(key, priority)``. Raises ``Closed``
-        once the queue is closed. Cancelling loses no item; use
-        ``asyncio.wait_for`` for a timeout.
-
-        It polls: the core's scheduling queue has no readiness descriptor
-        for the event loop to watch (unlike ``Queue.aget``), so an idle
-        ``apop`` retries after 0.5 ms, doubling to 5 ms, and may see an
-        item up to 5 ms late.
+        using a thread, and returns ``(key, priority)``: the queue's
+        readiness descriptor is watched with ``loop.add_reader``, as in
+        ``Queue.aget``, so an add or a backoff coming due wakes it at once.
+        Raises ``Closed`` once the queue is closed. Cancelling loses no
+        item; use ``asyncio.wait_for`` for a timeout.
         """
-        delay = _POLL_FIRST_SECONDS
         while True:
             try:
                 return self.pop(block=False)
             except Empty:
                 pass
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _POLL_MAX_SECONDS)
+            try:
+                waiters = self._async_waiters
+            except AttributeError:
+                waiters = self._async_waiters = ReadinessWaiters()
+            await waiters.wait(self)
 
     def __aiter__(self) -> SchedulingQueue[K]:
         return self
