@@ -114,8 +114,8 @@ static inline go_wq_done_get go_wq_queue_done_holds_try_get(uintptr_t q, uint64_
 #cgo nocallback wq_queue_new
 #cgo noescape wq_queue_free
 #cgo nocallback wq_queue_free
-#cgo noescape wq_queue_add_batch
-#cgo nocallback wq_queue_add_batch
+#cgo noescape wq_queue_add_batch_with_priority
+#cgo nocallback wq_queue_add_batch_with_priority
 #cgo noescape wq_queue_add_after
 #cgo nocallback wq_queue_add_after
 #cgo noescape wq_queue_add_rate_limited
@@ -415,12 +415,14 @@ func queueAdd(q *cQueue, key uint64) (bool, status) {
 	return r>>8&1 != 0, status(r & 0xff)
 }
 
-func queueAddBatch(q *cQueue, keys []uint64) (int, status) {
+// queueAddBatch serves both AddBatch (priority 0) and the priority
+// batches: in the library wq_queue_add_batch is the same call at 0.
+func queueAddBatch(q *cQueue, keys []uint64, priority int32) (int, status) {
 	if len(keys) == 0 {
 		return 0, stOK
 	}
 	var added C.size_t
-	st := status(C.wq_queue_add_batch(q, (*C.uint64_t)(unsafe.Pointer(&keys[0])), C.size_t(len(keys)), &added))
+	st := status(C.wq_queue_add_batch_with_priority(q, (*C.uint64_t)(unsafe.Pointer(&keys[0])), C.size_t(len(keys)), C.int32_t(priority), &added))
 	return int(added), st
 }
 

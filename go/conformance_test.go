@@ -514,6 +514,7 @@ type queueSubject interface {
 	close()
 
 	addWithPriority(k uint64, p int) bool
+	addBatchWithPriority(ks []uint64, p int) int
 	addAfterWithPriority(k uint64, d time.Duration, p int) bool
 	addRateLimitedWithPriority(k uint64, p int) (time.Duration, bool)
 	tryGetWithPriority() (k uint64, p int, ok, shutdown bool)
@@ -552,6 +553,9 @@ func (s rawSubject) tryGetBatch(max int) ([]uint64, bool) {
 	return buf[:n], down
 }
 func (s rawSubject) addWithPriority(k uint64, p int) bool { return s.q.TryAddWithPriority(k, p) }
+func (s rawSubject) addBatchWithPriority(ks []uint64, p int) int {
+	return s.q.AddBatchWithPriority(ks, p)
+}
 func (s rawSubject) addAfterWithPriority(k uint64, d time.Duration, p int) bool {
 	return s.q.TryAddAfterWithPriority(k, d, p)
 }
@@ -587,14 +591,16 @@ func unname(s string) uint64 {
 	return k
 }
 
-func (s typedSubject) add(k uint64) bool { return s.q.TryAdd(name(k)) }
-func (s typedSubject) addBatch(ks []uint64) int {
+func names(ks []uint64) []string {
 	items := make([]string, len(ks))
 	for i, k := range ks {
 		items[i] = name(k)
 	}
-	return s.q.AddBatch(items)
+	return items
 }
+
+func (s typedSubject) add(k uint64) bool                       { return s.q.TryAdd(name(k)) }
+func (s typedSubject) addBatch(ks []uint64) int                { return s.q.AddBatch(names(ks)) }
 func (s typedSubject) addAfter(k uint64, d time.Duration) bool { return s.q.TryAddAfter(name(k), d) }
 func (s typedSubject) addRateLimited(k uint64) (time.Duration, bool) {
 	return s.q.TryAddRateLimited(name(k))
@@ -626,6 +632,9 @@ func (s typedSubject) shuttingDown() bool            { return s.q.ShuttingDown()
 func (s typedSubject) close()                        { s.q.Close() }
 func (s typedSubject) addWithPriority(k uint64, p int) bool {
 	return s.q.TryAddWithPriority(name(k), p)
+}
+func (s typedSubject) addBatchWithPriority(ks []uint64, p int) int {
+	return s.q.AddBatchWithPriority(names(ks), p)
 }
 func (s typedSubject) addAfterWithPriority(k uint64, d time.Duration, p int) bool {
 	return s.q.TryAddAfterWithPriority(name(k), d, p)
@@ -807,6 +816,22 @@ func argKey(st step, i int) (uint64, error) {
 		return 0, fmt.Errorf("bad key %q", st.args[i])
 	}
 	return k, nil
+}
+
+// argKeys reads the arguments from the i-th on as keys: at least one.
+func argKeys(st step, i int) ([]uint64, error) {
+	if len(st.args) <= i {
+		return nil, fmt.Errorf("%s needs keys", st.op)
+	}
+	keys := make([]uint64, len(st.args)-i)
+	for j := range keys {
+		k, err := argKey(st, i+j)
+		if err != nil {
+			return nil, err
+		}
+		keys[j] = k
+	}
+	return keys, nil
 }
 
 func argCount(st step, n int) error {
@@ -1008,16 +1033,9 @@ func runQueueStep(q queueSubject, clock *workqueue.ManualClock, kind string, st 
 			return checkDuration(st, d, ok)
 		}
 	case "add_batch":
-		if len(st.args) == 0 {
-			return fmt.Errorf("add_batch needs keys")
-		}
-		keys := make([]uint64, len(st.args))
-		for i := range st.args {
-			k, err := argKey(st, i)
-			if err != nil {
-				return err
-			}
-			keys[i] = k
+		keys, err := argKeys(st, 0)
+		if err != nil {
+			return err
 		}
 		return checkCount(st, q.addBatch(keys))
 	case "add_after":
@@ -1109,6 +1127,20 @@ func runQueueStep(q queueSubject, clock *workqueue.ManualClock, kind string, st 
 
 func runPriorityStep(q queueSubject, st step) error {
 	switch st.op {
+	case "add_batch_with_priority":
+		// The priority, then the keys.
+		if len(st.args) == 0 {
+			return fmt.Errorf("add_batch_with_priority needs a priority and keys")
+		}
+		p, err := parsePriority(st.args[0])
+		if err != nil {
+			return err
+		}
+		keys, err := argKeys(st, 1)
+		if err != nil {
+			return err
+		}
+		return checkCount(st, q.addBatchWithPriority(keys, p))
 	case "add_with_priority", "add_rate_limited_with_priority":
 		if err := argCount(st, 2); err != nil {
 			return err
@@ -1537,6 +1569,9 @@ func TestConformanceRejectsMalformed(t *testing.T) {
 		{kindPriority, "scenario a\nqueue aging=1s exp(1ms,1s)\nadd 1\nend\n"},
 		{kindPriority, "scenario a\nqueue\nadd_with_priority 1 +2 => true\nend\n"},
 		{kindPriority, "scenario a\nqueue\nadd_with_priority 1 2147483648 => true\nend\n"},
+		{kindPriority, "scenario a\nqueue\nadd_batch_with_priority 1 => 0\nend\n"},
+		{kindPriority, "scenario a\nqueue\nadd_batch_with_priority x 1 => 1\nend\n"},
+		{kindTop, "scenario a\nqueue\nadd_batch_with_priority 1 2 => 1\nend\n"},
 		{kindPriority, "scenario a\nqueue\nlen_by_priority => 0:1 5:1\nend\n"},
 		{kindPriority, "scenario a\nqueue\nlen_by_priority => 0:0\nend\n"},
 		{kindPriority, "scenario a\nqueue\nlen_by_priority => 0:1 0:1\nend\n"},

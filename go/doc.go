@@ -15,8 +15,8 @@
 // GetBatch / DoneBatch serve many items with one crossing into the
 // library, DoneAndGet finishes an item and takes the next in one,
 // GetWithContext waits without an OS thread and returns when its context
-// ends, priorities (AddWithPriority, GetWithPriority, LenByPriority, and
-// controller-runtime's AddWithOpts), ManualClock drives every timing rule
+// ends, priorities (AddWithPriority, AddBatchWithPriority,
+// GetWithPriority, LenByPriority, and controller-runtime's AddWithOpts), ManualClock drives every timing rule
 // in tests, ParallelizeUntil / Parallelize and RunWorkers, a Semaphore,
 // RawQueue, a queue of uint64 keys for the fastest path and for sharing a
 // queue with C code, SchedulingQueue (kube-scheduler's scheduling queue),

@@ -68,12 +68,25 @@ func clampPriority(p int) int32 {
 	return int32(p)
 }
 
+// priority is o.Priority in the library's range (nil is 0).
+func (o AddOpts) priority() int32 {
+	if o.Priority == nil {
+		return 0
+	}
+	return clampPriority(*o.Priority)
+}
+
+// batched tells whether AddWithOpts adds n items with one batch call:
+// several items, added at once. Delayed and rate-limited items keep one
+// call each (the library has no delayed batch), and a single item is one
+// call either way.
+func (o AddOpts) batched(n int) bool {
+	return n > 1 && !o.RateLimited && o.After <= 0
+}
+
 // addWithOpts is AddWithOpts for one item, over the calls of either queue.
 func addWithOpts(o AddOpts, tryRateLimited func(int32) (time.Duration, bool), add func(delay time.Duration, after bool, p int32) bool) {
-	var p int32
-	if o.Priority != nil {
-		p = clampPriority(*o.Priority)
-	}
+	p := o.priority()
 	switch {
 	case o.RateLimited:
 		// The earliest ready time wins: adding after the limiter's delay,
@@ -130,9 +143,21 @@ func (q *Typed[T]) TryAddRateLimitedWithPriority(item T, priority int) (time.Dur
 	return q.addRateLimited(item, clampPriority(priority))
 }
 
+// AddBatchWithPriority is AddBatch at priority: each item as
+// AddWithPriority would add it, in order, with one call into the library.
+// It returns how many scheduled a new run.
+func (q *Typed[T]) AddBatchWithPriority(items []T, priority int) int {
+	return q.addBatch(items, clampPriority(priority))
+}
+
 // AddWithOpts adds items with controller-runtime's options: after a delay,
-// rate limited, at a priority.
+// rate limited, at a priority. Several items added at once take one call
+// into the library (AddBatchWithPriority).
 func (q *Typed[T]) AddWithOpts(o AddOpts, items ...T) {
+	if o.batched(len(items)) {
+		q.addBatch(items, o.priority())
+		return
+	}
 	for _, item := range items {
 		addWithOpts(o,
 			func(p int32) (time.Duration, bool) { return q.addRateLimited(item, p) },
@@ -237,8 +262,19 @@ func (q *RawQueue) TryAddRateLimitedWithPriority(key uint64, priority int) (time
 	return q.addRateLimited(key, clampPriority(priority))
 }
 
-// AddWithOpts adds keys with controller-runtime's options.
+// AddBatchWithPriority is AddBatch at priority (see
+// Typed.AddBatchWithPriority).
+func (q *RawQueue) AddBatchWithPriority(keys []uint64, priority int) int {
+	return q.addBatch(keys, clampPriority(priority))
+}
+
+// AddWithOpts adds keys with controller-runtime's options; several keys
+// added at once take one call (AddBatchWithPriority).
 func (q *RawQueue) AddWithOpts(o AddOpts, keys ...uint64) {
+	if o.batched(len(keys)) {
+		q.addBatch(keys, o.priority())
+		return
+	}
 	for _, key := range keys {
 		addWithOpts(o,
 			func(p int32) (time.Duration, bool) { return q.addRateLimited(key, p) },

@@ -184,3 +184,87 @@ func TestPriorityAgingConfig(t *testing.T) {
 		t.Fatalf("strict: got %q", item)
 	}
 }
+
+// TestAddBatchWithPriority: each item as AddWithPriority would add it, in
+// order: re-adds keep the highest priority, an item being processed comes
+// back at Done at it, and after shutdown nothing is added or left interned.
+func TestAddBatchWithPriority(t *testing.T) {
+	q := workqueue.NewTyped[string]()
+	defer q.Close()
+	q.AddWithPriority("k", 9)
+	q.Add("low")
+	if item, _ := q.Get(); item != "k" {
+		t.Fatalf("Get = %q", item)
+	}
+	if n := q.AddBatchWithPriority([]string{"a", "low", "b", "a", "k"}, 5); n != 3 {
+		t.Fatalf("AddBatchWithPriority = %d, want 3 (a, b, and k marked to come back)", n)
+	}
+	if n := q.AddBatchWithPriority([]string{"low"}, 2); n != 0 {
+		t.Fatalf("a lower re-add = %d", n)
+	}
+	q.Done("k")
+	for _, want := range []string{"a", "low", "b", "k"} {
+		if item, p, ok, _ := q.TryGetWithPriority(); !ok || item != want || p != 5 {
+			t.Fatalf("got %q %d %v, want %q 5", item, p, ok, want)
+		}
+		q.Done(want)
+	}
+	if n := q.InternedKeys(); n != 0 {
+		t.Fatalf("%d keys interned after everything was done", n)
+	}
+	q.ShutDown()
+	if n := q.AddBatchWithPriority([]string{"x", "y"}, 1); n != 0 || q.InternedKeys() != 0 {
+		t.Fatalf("after shutdown: added %d, %d keys interned", n, q.InternedKeys())
+	}
+
+	raw := workqueue.NewRawQueue()
+	defer raw.Close()
+	raw.Add(1)
+	if n := raw.AddBatchWithPriority([]uint64{2, 1, 3}, -1); n != 2 {
+		t.Fatalf("raw AddBatchWithPriority = %d, want 2", n)
+	}
+	if n := raw.AddBatchWithPriority(nil, 7); n != 0 {
+		t.Fatalf("empty batch = %d", n)
+	}
+	for _, want := range [][2]int{{1, 0}, {2, -1}, {3, -1}} {
+		if k, p, ok, _ := raw.TryGetWithPriority(); !ok || int(k) != want[0] || p != want[1] {
+			t.Fatalf("raw got %d %d %v, want %v", k, p, ok, want)
+		}
+	}
+}
+
+// TestAddWithOptsSeveralItems: several items added at once go in one
+// batch with the same results as one add each; with metrics, per item.
+func TestAddWithOptsSeveralItems(t *testing.T) {
+	for _, name := range []string{"", "several-items"} {
+		q := workqueue.NewTypedWithConfig(workqueue.TypedQueueConfig[string]{Name: name})
+		q.AddWithPriority("b", 8)
+		q.AddWithOpts(workqueue.AddOpts{Priority: ptr(3)}, "a", "b", "c", "a")
+		q.AddWithOpts(workqueue.AddOpts{}, "d", "c")
+		want := []workqueue.PriorityLen{{Priority: 8, Len: 1}, {Priority: 3, Len: 2}, {Priority: 0, Len: 1}}
+		if got := q.LenByPriority(); len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+			t.Fatalf("%q: LenByPriority %v, want %v", name, got, want)
+		}
+		items, _ := q.TryGetBatch(10)
+		if len(items) != 4 || items[0] != "b" || items[1] != "a" || items[2] != "c" || items[3] != "d" {
+			t.Fatalf("%q: order %v", name, items)
+		}
+		q.DoneBatch(items)
+		q.ShutDown()
+		q.AddWithOpts(workqueue.AddOpts{Priority: ptr(1)}, "x", "y")
+		if q.Len() != 0 || q.InternedKeys() != 0 {
+			t.Fatalf("%q: after shutdown len %d, %d keys interned", name, q.Len(), q.InternedKeys())
+		}
+		q.Close()
+	}
+
+	raw := workqueue.NewRawQueue()
+	defer raw.Close()
+	raw.AddWithOpts(workqueue.AddOpts{Priority: ptr(math.MinInt64)}, 4, 5)
+	raw.AddWithOpts(workqueue.AddOpts{Priority: ptr(2)}, 6, 4)
+	for _, want := range [][2]int{{6, 2}, {4, 2}, {5, math.MinInt32}} {
+		if k, p, ok, _ := raw.TryGetWithPriority(); !ok || int(k) != want[0] || p != want[1] {
+			t.Fatalf("raw got %d %d %v, want %v", k, p, ok, want)
+		}
+	}
+}

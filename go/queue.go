@@ -405,13 +405,16 @@ func (q *Typed[T]) lockBatch(items []T, f func(h *queueHandle, sc *batchScratch)
 // AddBatch adds every item with one call into the library and returns how
 // many scheduled a new run. The shards of the items are locked (in
 // ascending order) across the call.
-func (q *Typed[T]) AddBatch(items []T) int {
+func (q *Typed[T]) AddBatch(items []T) int { return q.addBatch(items, 0) }
+
+// addBatch is AddBatch at priority (AddBatchWithPriority).
+func (q *Typed[T]) addBatch(items []T, priority int32) int {
 	if len(items) == 0 {
 		return 0
 	}
 	if q.m != nil {
 		// The metrics want each item's result: one call per item.
-		return countTrue(items, func(it T) bool { return q.add(it, 0, false, 0) })
+		return countTrue(items, func(it T) bool { return q.add(it, 0, false, priority) })
 	}
 	return q.lockBatch(items, func(h *queueHandle, sc *batchScratch) int {
 		for _, i := range sc.order[:len(items)] {
@@ -421,8 +424,8 @@ func (q *Typed[T]) AddBatch(items []T) int {
 			}
 			sc.ids[i] = id
 		}
-		added, st := queueAddBatch(h.ptr, sc.ids)
-		check("wq_queue_add_batch", st)
+		added, st := queueAddBatch(h.ptr, sc.ids, priority)
+		check("wq_queue_add_batch_with_priority", st)
 		if len(sc.created) > 0 {
 			// A new id is refused only by a queue shutting down.
 			down, st := queueShuttingDown(h.ptr)

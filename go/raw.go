@@ -134,17 +134,20 @@ func (q *RawQueue) add(key uint64, delay time.Duration, after bool, priority int
 
 // AddBatch adds every key with one call and returns how many scheduled a
 // new run.
-func (q *RawQueue) AddBatch(keys []uint64) int {
+func (q *RawQueue) AddBatch(keys []uint64) int { return q.addBatch(keys, 0) }
+
+// addBatch is AddBatch at priority (AddBatchWithPriority).
+func (q *RawQueue) addBatch(keys []uint64, priority int32) int {
 	if q.m != nil {
-		return countTrue(keys, func(k uint64) bool { return q.add(k, 0, false, 0) })
+		return countTrue(keys, func(k uint64) bool { return q.add(k, 0, false, priority) })
 	}
 	h := q.h
 	if !h.enter() {
 		return 0
 	}
-	n, st := queueAddBatch(h.ptr, keys)
+	n, st := queueAddBatch(h.ptr, keys, priority)
 	h.exit()
-	check("wq_queue_add_batch", st)
+	check("wq_queue_add_batch_with_priority", st)
 	return n
 }
 

@@ -1251,6 +1251,25 @@ wq_status wq_queue_add_with_priority(wq_queue *queue,
                                      bool *out_added);
 
 /**
+ * `wq_queue_add_batch` at `priority`: the same as
+ * `wq_queue_add_with_priority` for each key in order, in one boundary
+ * crossing. `*out_added` (if not NULL) receives how many scheduled a new
+ * run. `keys` may be NULL when `count` is 0.
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` is NULL, or `keys` is NULL
+ * and `count` is not 0.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `keys` is NULL or points to `count`
+ * readable keys; `out_added` is NULL or valid for a write.
+ */
+wq_status wq_queue_add_batch_with_priority(wq_queue *queue,
+                                           const uint64_t *keys,
+                                           size_t count,
+                                           int32_t priority,
+                                           size_t *out_added);
+
+/**
  * `wq_queue_add_after` at `priority`; a key waiting for several delays
  * keeps the earliest ready time and the highest priority.
  *

@@ -370,6 +370,34 @@ static void test_priorities(void) {
     wq_manual_clock_free(clock);
 }
 
+/* A priority batch is wq_queue_add_with_priority for each key in order. */
+static void test_add_batch_with_priority(void) {
+    wq_queue *q;
+    CHECK_OK(wq_queue_new(NULL, &q));
+    CHECK_OK(wq_queue_add_with_priority(q, 3, 9, NULL));
+    CHECK_OK(wq_queue_add(q, 4, NULL));
+    uint64_t key;
+    CHECK_OK(wq_queue_get(q, WQ_NO_WAIT, &key)); /* 3: processing */
+    CHECK_EQ_U64(key, 3);
+    uint64_t keys[] = {1, 4, 2, 1, 3};
+    size_t added = 0;
+    CHECK_OK(wq_queue_add_batch_with_priority(q, keys, 5, 5, &added));
+    CHECK_EQ_U64(added, 3); /* 1 and 2 new, 3 marked to come back; 4 raised */
+    CHECK_OK(wq_queue_add_batch_with_priority(q, NULL, 0, 5, NULL)); /* empty batch */
+    CHECK_OK(wq_queue_done(q, 3, NULL));
+    uint64_t want_keys[] = {1, 4, 2, 3};
+    int32_t priority;
+    for (int i = 0; i < 4; i++) {
+        CHECK_OK(wq_queue_get_with_priority(q, WQ_NO_WAIT, &key, &priority));
+        CHECK_EQ_U64(key, want_keys[i]);
+        CHECK(priority == 5);
+    }
+    CHECK_OK(wq_queue_shutdown(q));
+    CHECK_OK(wq_queue_add_batch_with_priority(q, keys, 5, 5, &added));
+    CHECK_EQ_U64(added, 0); /* refused after shutdown */
+    wq_queue_free(q);
+}
+
 static void test_holds(void) {
     wq_queue *q;
     CHECK_OK(wq_queue_new(NULL, &q));
@@ -403,5 +431,6 @@ void run_api_tests(void) {
     RUN_TEST(test_parallelize);
     RUN_TEST(test_semaphore);
     RUN_TEST(test_priorities);
+    RUN_TEST(test_add_batch_with_priority);
     RUN_TEST(test_holds);
 }

@@ -120,6 +120,7 @@ static void test_queue_calls(void) {
     CHECK_STATUS(wq_queue_holds(NULL, 1, &flag), NULLA);
     CHECK_STATUS(wq_queue_holds_batch(NULL, keys, 1, &flag, &count), NULLA);
     CHECK_STATUS(wq_queue_add_with_priority(NULL, 1, 1, &flag), NULLA);
+    CHECK_STATUS(wq_queue_add_batch_with_priority(NULL, keys, 4, 1, &count), NULLA);
     CHECK_STATUS(wq_queue_add_after_with_priority(NULL, 1, 1, 1, &flag), NULLA);
     CHECK_STATUS(wq_queue_add_rate_limited_with_priority(NULL, 1, 1, &key), NULLA);
     int32_t priority = 777;
@@ -145,6 +146,7 @@ static void test_queue_calls(void) {
 
     /* NULL arrays with a non-zero count. */
     CHECK_STATUS(wq_queue_add_batch(q, NULL, 1, &count), NULLA);
+    CHECK_STATUS(wq_queue_add_batch_with_priority(q, NULL, 1, 1, &count), NULLA);
     CHECK_STATUS(wq_queue_get_batch(q, NULL, 1, WQ_NO_WAIT, &count), NULLA);
     CHECK_STATUS(wq_queue_done_batch(q, NULL, 1, &count), NULLA);
     CHECK_STATUS(wq_queue_holds_batch(q, NULL, 1, &flag, &count), NULLA);

@@ -384,6 +384,23 @@ static bool one_key_arg(scenario *sc, const char *text, char **args, int n_args,
     return true;
 }
 
+/* The keys of a batch step: at least one. */
+static bool key_list_args(scenario *sc, const char *text, char **args, int n_args, uint64_t *keys) {
+    if (n_args == 0) {
+        scenario_fail(sc, text, "expects at least one key");
+        sc->broken = true;
+        return false;
+    }
+    for (int i = 0; i < n_args; i++) {
+        if (!parse_u64_token(args[i], &keys[i])) {
+            scenario_fail(sc, text, "bad key %s", args[i]);
+            sc->broken = true;
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool no_args(scenario *sc, const char *text, int n_args) {
     if (n_args != 0) {
         scenario_fail(sc, text, "takes no argument");
@@ -413,15 +430,9 @@ static void queue_step(scenario *sc, const char *text, const char *op, char **ar
             expect_bool(sc, text, expected, n_expected, added);
     } else if (strcmp(op, "add_batch") == 0) {
         uint64_t keys[MAX_TOKENS];
-        for (int i = 0; i < n_args; i++) {
-            if (!parse_u64_token(args[i], &keys[i])) {
-                scenario_fail(sc, text, "bad key %s", args[i]);
-                sc->broken = true;
-                return;
-            }
-        }
         size_t added;
-        if (call_ok(sc, text, wq_queue_add_batch(q, keys, (size_t)n_args, &added)))
+        if (key_list_args(sc, text, args, n_args, keys) &&
+            call_ok(sc, text, wq_queue_add_batch(q, keys, (size_t)n_args, &added)))
             expect_count(sc, text, expected, n_expected, added);
     } else if (strcmp(op, "add_after") == 0) {
         uint64_t delay;
@@ -577,6 +588,19 @@ static bool priority_step(scenario *sc, const char *text, const char *op, char *
         if (key_priority_args(sc, text, args, n_args, &key, &priority) &&
             call_ok(sc, text, wq_queue_add_with_priority(q, key, priority, &added)))
             expect_bool(sc, text, expected, n_expected, added);
+    } else if (strcmp(op, "add_batch_with_priority") == 0) {
+        /* The priority, then the keys. */
+        uint64_t keys[MAX_TOKENS];
+        size_t added;
+        if (n_args < 1 || !parse_priority_token(args[0], &priority)) {
+            scenario_fail(sc, text, "expects a priority, then keys");
+            sc->broken = true;
+        } else if (key_list_args(sc, text, args + 1, n_args - 1, keys) &&
+                   call_ok(sc, text,
+                           wq_queue_add_batch_with_priority(q, keys, (size_t)(n_args - 1), priority,
+                                                            &added))) {
+            expect_count(sc, text, expected, n_expected, added);
+        }
     } else if (strcmp(op, "add_after_with_priority") == 0) {
         uint64_t delay;
         bool added;

@@ -202,11 +202,18 @@ impl PyQueue {
 
     /// Adds every key of the iterable ``keys`` in one call (one lock).
     /// Returns how many scheduled a new run. Every key is checked before
-    /// any is added.
-    fn add_batch(&self, keys: &Bound<'_, PyAny>) -> PyResult<usize> {
+    /// any is added. Each key is added as ``add(key, priority)`` would,
+    /// in order.
+    #[pyo3(
+        signature = (keys, priority=Priority::DEFAULT),
+        text_signature = "(self, keys, priority=0)"
+    )]
+    fn add_batch(&self, keys: &Bound<'_, PyAny>, priority: Priority) -> PyResult<usize> {
         with_scratch(|scratch| {
             keys_from_iterable(keys, "each key", scratch)?;
-            Ok(self.inner.add_batch(scratch.drain(..)))
+            Ok(self
+                .inner
+                .add_batch_with_priority(scratch.drain(..), priority.0))
         })
     }
 

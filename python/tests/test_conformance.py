@@ -258,6 +258,7 @@ QUEUE_STEPS: dict[str, tuple[tuple[Reader, ...], str]] = {
 LIMITER_STEPS = {"when", "forget", "num_requeues", "step", "set"}
 PRIORITY_STEPS: dict[str, tuple[tuple[Reader, ...], str]] = {
     "add_with_priority": ((key, priority), "bool"),
+    "add_batch_with_priority": ((priority,), "count"),  # then one or more keys
     "add_after_with_priority": ((key, duration, priority), "bool"),
     "add_rate_limited_with_priority": ((key, priority), "duration_or_none"),
     "get_with_priority": ((), "key_priority"),
@@ -518,6 +519,12 @@ def parse_step(words: list[str], subject: Subject, folder: str, number: int) -> 
         if not raw:
             raise Malformed("`add_batch`: usage is `add_batch K1 K2 ...`")
         args: list[Any] = [[key(word) for word in raw]]
+    elif op == "add_batch_with_priority":
+        if len(raw) < 2:
+            raise Malformed(
+                "`add_batch_with_priority`: usage is `add_batch_with_priority P K1 K2 ...`"
+            )
+        args = [[key(word) for word in raw[1:]], priority(raw[0])]
     else:
         if len(raw) != len(readers):
             raise Malformed(f"`{' '.join(call)}`: wrong number of arguments")
@@ -626,8 +633,8 @@ def perform_on_queue(step: Step, queue: workqueue.Queue[int]) -> Value | None:
     op, args = step.op, step.args
     if op in ("add", "add_with_priority"):
         return queue.add(*args)
-    if op == "add_batch":
-        return queue.add_batch(args[0])
+    if op in ("add_batch", "add_batch_with_priority"):
+        return queue.add_batch(*args)
     if op in ("add_after", "add_after_with_priority"):
         return queue.add_after(args[0], seconds_of(args[1]), *args[2:])
     if op in ("add_rate_limited", "add_rate_limited_with_priority"):
@@ -941,6 +948,8 @@ def test_the_runner_reads_every_form_and_notices_wrong_results(folder: str, text
         (PRIORITY, "queue", "add_with_priority 1 2147483648", "does not fit in 32 bits"),
         (PRIORITY, "queue", "add_with_priority 1 +2", "bad priority"),
         (PRIORITY, "queue", "add_with_priority 1", "wrong number of arguments"),
+        (PRIORITY, "queue", "add_batch_with_priority 1", "usage is `add_batch_with_priority P K1"),
+        (PRIORITY, "queue", "add_batch_with_priority x 1", "bad priority"),
         (PRIORITY, "queue", "len_by_priority => 0:1 5:1", "highest priority first"),
         (PRIORITY, "queue", "len_by_priority => 5:0", "empty level"),
         (PRIORITY, "queue", "len_by_priority => 5", "not a level"),

@@ -79,6 +79,21 @@ def test_plain_get_and_get_batch_follow_priorities() -> None:
     assert q.get_batch(10) == ["d", "a", "b"]
 
 
+def test_add_batch_at_a_priority_is_add_at_that_priority_per_key() -> None:
+    q, _ = manual_queue()
+    q.add("k", priority=9)
+    q.add("low")
+    assert q.get() == "k"
+    # a and b are new, k is processing: marked to come back; low is raised
+    assert q.add_batch(["a", "low", "b", "a", "k"], priority=5) == 3
+    assert q.add_batch(iter(["low"]), 2) == 0  # lower: changes nothing
+    assert q.len_by_priority() == [(5, 3)]
+    q.done("k")
+    assert drain(q) == [("a", 5), ("low", 5), ("b", 5), ("k", 5)]
+    q.shutdown()
+    assert q.add_batch(["c"], priority=1) == 0
+
+
 def test_delayed_keys_keep_the_earliest_time_and_the_highest_priority() -> None:
     q, clock = manual_queue()
     assert q.add_after("a", 0.01, priority=2) is True
@@ -175,6 +190,7 @@ def test_priorities_beyond_32_bits_raise_overflow_error(bad: object) -> None:
         lambda: q.add("k", bad),  # type: ignore[arg-type]
         lambda: q.add_after("k", 1, bad),  # type: ignore[arg-type]
         lambda: q.add_rate_limited("k", priority=bad),  # type: ignore[arg-type]
+        lambda: q.add_batch(["k"], bad),  # type: ignore[arg-type]
     ):
         with pytest.raises(OverflowError, match=r"priority is out of range.*-2\*\*31"):
             call()
@@ -189,6 +205,7 @@ def test_priorities_of_other_types_raise_type_error(bad: object) -> None:
         lambda: q.add("k", bad),  # type: ignore[arg-type]
         lambda: q.add_after("k", 1, priority=bad),  # type: ignore[arg-type]
         lambda: q.add_rate_limited("k", bad),  # type: ignore[arg-type]
+        lambda: q.add_batch(["k"], priority=bad),  # type: ignore[arg-type]
     ):
         with pytest.raises(TypeError, match="priority must be an int"):
             call()

@@ -141,3 +141,61 @@ fn get_batch_follows_priority_order() {
     queue.add_with_priority(4, 1);
     assert_eq!(queue.get_batch(3, Some(Duration::ZERO)), Ok(vec![4, 1, 2]));
 }
+
+/// A priority batch is `add_with_priority` for each key in order: new keys
+/// count, re-adds keep the highest priority, keys being processed are
+/// marked to come back at it.
+#[test]
+fn add_batch_with_priority_is_add_with_priority_per_key() {
+    let (queue, _) = manual_queue();
+    queue.add_with_priority(1, 9);
+    queue.add(2);
+    queue.add(3);
+    assert_eq!(queue.try_get(), Ok(1));
+    assert_eq!(
+        queue.add_batch_with_priority([4, 2, 4, 1, 5, 1], 5),
+        3,
+        "4 and 5 are new, 1 is processing: marked dirty once"
+    );
+    assert_eq!(queue.len_by_priority(), vec![(5, 3), (0, 1)]);
+    queue.done(&1);
+    assert_eq!(
+        drain_with_priority(&queue),
+        vec![(4, 5), (2, 5), (5, 5), (1, 5), (3, 0)]
+    );
+    queue.add_with_priority(6, 7);
+    assert_eq!(queue.add_batch_with_priority([6], 2), 0, "lower: no change");
+    assert_eq!(drain_with_priority(&queue), vec![(6, 7)]);
+}
+
+#[test]
+fn add_batch_with_priority_spans_lock_holds_in_order() {
+    let (queue, _) = manual_queue();
+    let count = workqueue_core::LOCK_HOLD_KEYS as u64 * 2 + 3;
+    queue.add(u64::MAX);
+    assert_eq!(queue.add_batch_with_priority(0..count, -1), count as usize);
+    assert_eq!(queue.add_batch_with_priority(0..count, -2), 0);
+    let drained = drain_with_priority(&queue);
+    assert_eq!(drained[0], (u64::MAX, 0));
+    assert!(drained[1..].iter().map(|&(key, _)| key).eq(0..count));
+    assert!(drained[1..].iter().all(|&(_, priority)| priority == -1));
+}
+
+#[test]
+fn add_batch_with_priority_after_shutdown_adds_nothing() {
+    let (queue, _) = manual_queue();
+    queue.shutdown();
+    assert_eq!(queue.add_batch_with_priority([1, 2], 3), 0);
+    assert_eq!(queue.len(), 0);
+}
+
+#[test]
+fn add_batch_with_priority_wakes_a_blocked_getter() {
+    let queue: Queue<u64> = Queue::new();
+    std::thread::scope(|s| {
+        let getter = s.spawn(|| queue.get_with_priority(None));
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(queue.add_batch_with_priority([8], 4), 1);
+        assert_eq!(getter.join().unwrap(), Ok((8, 4)));
+    });
+}

@@ -2,7 +2,7 @@
 //! within a priority. Plain `wq_queue_add` and friends are priority 0; a
 //! queue that never sees another priority stays a plain FIFO.
 
-use crate::boundary::{arg, boundary, out, out_opt, slice_out, write_opt};
+use crate::boundary::{arg, boundary, out, out_opt, slice, slice_out, write_opt};
 use crate::clock::{delay_ns, timeout};
 use crate::queue::{get_error, wq_queue};
 use crate::status::wq_status;
@@ -30,6 +30,38 @@ pub unsafe extern "C" fn wq_queue_add_with_priority(
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
         let added = queue.queue().add_with_priority(key, priority);
+        write_opt(out_opt(out_added), added);
+        Ok(())
+    })
+}
+
+/// `wq_queue_add_batch` at `priority`: the same as
+/// `wq_queue_add_with_priority` for each key in order, in one boundary
+/// crossing. `*out_added` (if not NULL) receives how many scheduled a new
+/// run. `keys` may be NULL when `count` is 0.
+///
+/// Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` is NULL, or `keys` is NULL
+/// and `count` is not 0.
+///
+/// # Safety
+/// `queue` is NULL or a live handle; `keys` is NULL or points to `count`
+/// readable keys; `out_added` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn wq_queue_add_batch_with_priority(
+    queue: *mut wq_queue,
+    keys: *const u64,
+    count: usize,
+    priority: i32,
+    out_added: *mut usize,
+) -> wq_status {
+    boundary!({
+        // SAFETY: the caller passes NULL or a live handle.
+        let queue = unsafe { arg(queue) }?;
+        // SAFETY: the caller passes NULL or `count` readable keys.
+        let keys = unsafe { slice(keys, count) }?;
+        let added = queue
+            .queue()
+            .add_batch_with_priority(keys.iter().copied(), priority);
         write_opt(out_opt(out_added), added);
         Ok(())
     })

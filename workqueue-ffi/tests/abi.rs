@@ -756,3 +756,50 @@ fn priority_aging_is_an_option() {
     };
     let _aging = Q::new(Some(&options));
 }
+
+#[test]
+fn batch_add_with_priority_is_add_with_priority_per_key() {
+    let q = Q::new(None);
+    let keys = [1u64, 2, 1, 3];
+    let mut added = 0usize;
+    let (mut key, mut priority) = (0u64, 0i32);
+    // SAFETY: a live queue and valid pointers, or the NULLs under test.
+    unsafe {
+        assert_eq!(
+            wq_queue_add_with_priority(q.0, 3, 9, null_mut()),
+            wq_status::Ok
+        );
+        assert_eq!(
+            wq_queue_add_batch_with_priority(q.0, keys.as_ptr(), keys.len(), 4, &mut added),
+            wq_status::Ok
+        );
+        assert_eq!(added, 2, "1 and 2 are new; 3 keeps 9");
+        assert_eq!(
+            wq_queue_add_batch_with_priority(q.0, null(), 0, 4, null_mut()),
+            wq_status::Ok
+        );
+        let mut order = Vec::new();
+        while wq_queue_get_with_priority(q.0, WQ_NO_WAIT, &mut key, &mut priority) == wq_status::Ok
+        {
+            order.push((key, priority));
+        }
+        assert_eq!(order, [(3, 9), (1, 4), (2, 4)]);
+
+        added = 7;
+        assert_eq!(
+            wq_queue_add_batch_with_priority(null_mut(), keys.as_ptr(), 1, 0, &mut added),
+            NULL_ARG
+        );
+        assert_eq!(
+            wq_queue_add_batch_with_priority(q.0, null(), 1, 0, &mut added),
+            NULL_ARG
+        );
+        assert_eq!(added, 7, "untouched on failure");
+        assert_eq!(wq_queue_shutdown(q.0), wq_status::Ok);
+        assert_eq!(
+            wq_queue_add_batch_with_priority(q.0, keys.as_ptr(), keys.len(), 1, &mut added),
+            wq_status::Ok
+        );
+        assert_eq!(added, 0, "refused after shutdown");
+    }
+}

@@ -263,6 +263,17 @@ impl<K: Key> Queue<K> {
     /// does not stall other threads; getters may take the first keys before
     /// the last are added.
     pub fn add_batch<I: IntoIterator<Item = K>>(&self, keys: I) -> usize {
+        self.add_batch_with_priority(keys, 0)
+    }
+
+    /// [`Queue::add_batch`] at `priority`: the same as
+    /// [`Queue::add_with_priority`] for each key in order, under one lock
+    /// per [`LOCK_HOLD_KEYS`] keys.
+    pub fn add_batch_with_priority<I: IntoIterator<Item = K>>(
+        &self,
+        keys: I,
+        priority: i32,
+    ) -> usize {
         let mut keys = keys.into_iter().peekable();
         let mut scheduled = 0;
         while keys.peek().is_some() {
@@ -270,7 +281,7 @@ impl<K: Key> Queue<K> {
             self.promote_due(&mut st);
             let mut wakeups = 0;
             for key in keys.by_ref().take(LOCK_HOLD_KEYS) {
-                match st.queue.add(key, 0) {
+                match st.queue.add(key, priority) {
                     Added::Queued => {
                         scheduled += 1;
                         if st.claim_wakeup() {

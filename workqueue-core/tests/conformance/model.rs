@@ -162,6 +162,8 @@ pub enum SchedulingOp {
 #[derive(Debug)]
 pub enum PriorityOp {
     Add(u64, i32),
+    /// The priority, then the keys.
+    AddBatch(i32, Vec<u64>),
     AddAfter(u64, Duration, i32),
     AddRateLimited(u64, i32),
     Get,
@@ -292,6 +294,10 @@ pub const SCHEDULING_USAGE: &[(&str, &str)] = &[
 /// The steps only `priority/` takes, with how they are written.
 pub const PRIORITY_USAGE: &[(&str, &str)] = &[
     ("add_with_priority", "add_with_priority K P"),
+    (
+        "add_batch_with_priority",
+        "add_batch_with_priority P K1 K2 ...",
+    ),
     ("add_after_with_priority", "add_after_with_priority K DUR P"),
     (
         "add_rate_limited_with_priority",
@@ -361,6 +367,7 @@ impl PriorityOp {
     fn result_kind(&self) -> Kind {
         match self {
             PriorityOp::Add(..) | PriorityOp::AddAfter(..) => Kind::Bool,
+            PriorityOp::AddBatch(..) => Kind::Count,
             PriorityOp::AddRateLimited(..) => Kind::DurationOrNone,
             PriorityOp::Get => Kind::KeyWithPriority,
             PriorityOp::LenByPriority => Kind::Levels,

@@ -438,6 +438,10 @@ fn usage_error(usage: &[(&str, &str)], call: &[&str]) -> String {
 fn parse_priority_op(call: &[&str]) -> Result<PriorityOp, String> {
     let op = match call {
         ["add_with_priority", k, p] => PriorityOp::Add(key(k)?, priority(p)?),
+        ["add_batch_with_priority", p, keys @ ..] if !keys.is_empty() => {
+            let keys: Result<Vec<u64>, String> = keys.iter().map(|k| key(k)).collect();
+            PriorityOp::AddBatch(priority(p)?, keys?)
+        }
         ["add_after_with_priority", k, d, p] => {
             PriorityOp::AddAfter(key(k)?, duration(d)?, priority(p)?)
         }

@@ -172,6 +172,9 @@ fn perform_on_queue(op: &Op, queue: &Queue<u64>) -> Option<Value> {
 fn perform_with_priority(op: &PriorityOp, queue: &Queue<u64>) -> Value {
     match op {
         PriorityOp::Add(k, p) => Value::Bool(queue.add_with_priority(*k, *p)),
+        PriorityOp::AddBatch(p, keys) => {
+            Value::Count(queue.add_batch_with_priority(keys.iter().copied(), *p) as u64)
+        }
         PriorityOp::AddAfter(k, d, p) => Value::Bool(queue.add_after_with_priority(*k, *d, *p)),
         PriorityOp::AddRateLimited(k, p) => queue
             .add_rate_limited_with_priority(*k, *p)

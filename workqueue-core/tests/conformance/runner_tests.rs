@@ -718,6 +718,24 @@ fn malformed_priority_and_metrics_scenarios_are_rejected() {
         (
             Folder::Priority,
             "queue",
+            "add_batch_with_priority 1",
+            "usage is `add_batch_with_priority P K1 K2 ...`",
+        ),
+        (
+            Folder::Priority,
+            "queue",
+            "add_batch_with_priority x 1",
+            "bad priority",
+        ),
+        (
+            Folder::Priority,
+            "queue",
+            "add_batch_with_priority 1 2 => true",
+            "`true` is not a non-negative integer",
+        ),
+        (
+            Folder::Priority,
+            "queue",
             "add_after_with_priority 1 5 2",
             "`5` is not a duration",
         ),
