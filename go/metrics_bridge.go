@@ -29,9 +29,12 @@ import (
 // do (its addTimes and processingStartTimes maps): which items are queued,
 // being processed, dirty while processed, or waiting for a delay. Every
 // call that changes the queue holds the bridge's lock across its call into
-// the library, and a get records its item under the lock right after the
-// library handed it out, so the bridge sees the changes of each item in
-// the library's order. Delayed items come due inside the library; the
+// the library, and so does a single-item get that does not wait (Get and
+// GetWithContext of a bridged queue wait on the queue's fd, then take
+// without waiting), so the bridge sees the changes of each item in the
+// library's order. (Off Linux, and for batch and priority gets, a get
+// that waited records its items just after the hand-out: an add of one of
+// them in between would be recorded first.) Delayed items come due inside the library; the
 // bridge moves them at its next look at the clock (every call, every
 // ManualClock step), before the call's own change, as the library does.
 //
@@ -133,7 +136,30 @@ func (m *metricsBridge[T]) end(now time.Duration) {
 	m.mu.Unlock()
 }
 
-// clockMoved runs at every step of the ManualClock.
+// lock locks the bridge without moving the items that came due: for the
+// moments the library has not looked at the clock just before (a get's
+// hand-out, read after its call; a gauge refresh). The real clock there
+// reads later than the library's last look, and a bridge that moved an
+// item before the library did would count a later add of it twice.
+func (m *metricsBridge[T]) lock() time.Duration {
+	m.mu.Lock()
+	return m.now()
+}
+
+// holdForGet locks the bridge (nil-safe) for a get that does not wait, to
+// be recorded with record and released with end; false when there is no
+// bridge or the get may wait (it cannot hold the lock while waiting: off
+// Linux, a waiting get records its item just after the hand-out).
+func (m *metricsBridge[T]) holdForGet(timeout int64) bool {
+	if m == nil || timeout != noWait {
+		return false
+	}
+	m.lock()
+	return true
+}
+
+// clockMoved runs at every step of the ManualClock (the library moves the
+// items that came due at the step too).
 func (m *metricsBridge[T]) clockMoved() {
 	m.end(m.begin())
 }
@@ -141,7 +167,7 @@ func (m *metricsBridge[T]) clockMoved() {
 // update refreshes the gauges now (nil-safe).
 func (m *metricsBridge[T]) update() {
 	if m != nil {
-		m.end(m.begin())
+		m.end(m.lock())
 	}
 }
 
@@ -251,7 +277,15 @@ func (m *metricsBridge[T]) pushDue(item T, ready time.Duration) {
 
 // got records that the library handed item out.
 func (m *metricsBridge[T]) got(item T) {
-	now := m.begin()
+	now := m.lock()
+	m.record(item, now)
+	m.end(now)
+}
+
+// record is got with the bridge locked: for a get that held the lock
+// across its call into the library, so that no other call's change of
+// item comes between the hand-out and its record.
+func (m *metricsBridge[T]) record(item T, now time.Duration) {
 	if m.phases[item] != phaseReady {
 		if _, ok := m.delayed[item]; ok {
 			// It came due in the library first.
@@ -268,7 +302,6 @@ func (m *metricsBridge[T]) got(item T) {
 		m.latency.Observe(seconds(now - at))
 		delete(m.addTimes, item)
 	}
-	m.end(now)
 }
 
 // gotMany is got for each item.

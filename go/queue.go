@@ -454,24 +454,23 @@ func (q *Typed[T]) addBatch(items []T, priority int32) int {
 //
 // A blocked Get waits inside libworkqueue and holds its OS thread (the Go
 // runtime starts another for other goroutines); GetWithContext waits
-// without one.
+// without one, and so does Get on a queue that feeds a MetricsProvider
+// (so that every hand-out is recorded with it, see getOne).
 func (q *Typed[T]) Get() (item T, shutdown bool) {
+	if q.m != nil {
+		item, shutdown, _ = q.GetWithContext(context.Background())
+		return item, shutdown
+	}
 	h := q.h
 	if !h.enter() {
 		return item, true
 	}
 	defer h.exit()
 	for spins := 0; ; spins++ {
-		id, st := queueGet(h.ptr, getTimeout(spins))
+		item, st := q.getOne(h, getTimeout(spins))
 		switch st {
 		case stOK:
-			if key, ok := q.ids.keyOf(id); ok {
-				if q.m != nil {
-					q.m.got(key)
-				}
-				return key, false
-			}
-			// Another goroutine's Done finished this run already.
+			return item, false
 		case stShutdown:
 			return item, true
 		case stTimeout:
@@ -480,6 +479,35 @@ func (q *Typed[T]) Get() (item T, shutdown bool) {
 			check("wq_queue_get", st)
 		}
 	}
+}
+
+// getOne gets an item, waiting up to timeout ns in the library; a run
+// another goroutine's Done already finished is skipped. On a queue that
+// feeds a MetricsProvider, a get that does not wait holds the bridge's
+// lock across the call and its record, so no other call's change of the
+// item (an add marking it dirty) can be recorded between the two.
+func (q *Typed[T]) getOne(h *queueHandle, timeout int64) (item T, st status) {
+	held := q.m.holdForGet(timeout)
+	for {
+		var id uint64
+		if id, st = queueGet(h.ptr, timeout); st != stOK {
+			break
+		}
+		if key, ok := q.ids.keyOf(id); ok {
+			item = key
+			switch {
+			case held:
+				q.m.record(key, q.m.now())
+			case q.m != nil:
+				q.m.got(key)
+			}
+			break
+		}
+	}
+	if held {
+		q.m.end(q.m.now())
+	}
+	return item, st
 }
 
 // getSpins is how many times Get looks for a ready key without waiting,
@@ -504,23 +532,17 @@ func (q *Typed[T]) TryGet() (item T, ok bool, shutdown bool) {
 		return item, false, true
 	}
 	defer h.exit()
-	for {
-		id, st := queueGet(h.ptr, noWait)
-		switch st {
-		case stOK:
-			if key, found := q.ids.keyOf(id); found {
-				if q.m != nil {
-					q.m.got(key)
-				}
-				return key, true, false
-			}
-		case stTimeout:
-			return item, false, false
-		case stShutdown:
-			return item, false, true
-		default:
-			check("wq_queue_get", st)
-		}
+	item, st := q.getOne(h, noWait)
+	switch st {
+	case stOK:
+		return item, true, false
+	case stTimeout:
+		return item, false, false
+	case stShutdown:
+		return item, false, true
+	default:
+		check("wq_queue_get", st)
+		return item, false, false
 	}
 }
 
@@ -534,25 +556,19 @@ func (q *Typed[T]) GetWithContext(ctx context.Context) (item T, shutdown bool, e
 	}
 	defer h.exit()
 	err = h.wait(ctx, func(timeout int64) bool {
-		for {
-			id, st := queueGet(h.ptr, timeout)
-			switch st {
-			case stOK:
-				if key, ok := q.ids.keyOf(id); ok {
-					if q.m != nil {
-						q.m.got(key)
-					}
-					item = key
-					return true
-				}
-			case stShutdown:
-				shutdown = true
-				return true
-			case stTimeout:
-				return false
-			default:
-				check("wq_queue_get", st)
-			}
+		var st status
+		item, st = q.getOne(h, timeout)
+		switch st {
+		case stOK:
+			return true
+		case stShutdown:
+			shutdown = true
+			return true
+		case stTimeout:
+			return false
+		default:
+			check("wq_queue_get", st)
+			return false
 		}
 	})
 	return item, shutdown, err

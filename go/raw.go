@@ -246,18 +246,19 @@ func (q *RawQueue) NumRequeues(key uint64) int {
 // Get blocks until a key is ready (holding its OS thread, see
 // Typed.Get); shutdown is true once the queue is shut down and empty.
 func (q *RawQueue) Get() (key uint64, shutdown bool) {
+	if q.m != nil {
+		key, shutdown, _ = q.GetWithContext(context.Background())
+		return key, shutdown
+	}
 	h := q.h
 	if !h.enter() {
 		return 0, true
 	}
 	defer h.exit()
 	for spins := 0; ; spins++ {
-		key, st := queueGet(h.ptr, getTimeout(spins))
+		key, st := q.getOne(h, getTimeout(spins))
 		switch st {
 		case stOK:
-			if q.m != nil {
-				q.m.got(key)
-			}
 			return key, false
 		case stShutdown:
 			return 0, true
@@ -269,19 +270,34 @@ func (q *RawQueue) Get() (key uint64, shutdown bool) {
 	}
 }
 
+// getOne gets a key, waiting up to timeout ns (see Typed.getOne).
+func (q *RawQueue) getOne(h *queueHandle, timeout int64) (uint64, status) {
+	held := q.m.holdForGet(timeout)
+	key, st := queueGet(h.ptr, timeout)
+	if st == stOK {
+		switch {
+		case held:
+			q.m.record(key, q.m.now())
+		case q.m != nil:
+			q.m.got(key)
+		}
+	}
+	if held {
+		q.m.end(q.m.now())
+	}
+	return key, st
+}
+
 // TryGet hands out a ready key without waiting.
 func (q *RawQueue) TryGet() (key uint64, ok bool, shutdown bool) {
 	h := q.h
 	if !h.enter() {
 		return 0, false, true
 	}
-	key, st := queueGet(h.ptr, noWait)
+	key, st := q.getOne(h, noWait)
 	h.exit()
 	switch st {
 	case stOK:
-		if q.m != nil {
-			q.m.got(key)
-		}
 		return key, true, false
 	case stTimeout:
 		return 0, false, false
@@ -301,12 +317,9 @@ func (q *RawQueue) GetWithContext(ctx context.Context) (key uint64, shutdown boo
 	}
 	defer h.exit()
 	err = h.wait(ctx, func(timeout int64) bool {
-		k, st := queueGet(h.ptr, timeout)
+		k, st := q.getOne(h, timeout)
 		switch st {
 		case stOK:
-			if q.m != nil {
-				q.m.got(k)
-			}
 			key = k
 			return true
 		case stShutdown:
