@@ -557,21 +557,27 @@ func (q *Typed[T]) GetWithContext(ctx context.Context) (item T, shutdown bool, e
 	defer h.exit()
 	err = h.wait(ctx, func(timeout int64) bool {
 		var st status
+		var taken bool
 		item, st = q.getOne(h, timeout)
-		switch st {
-		case stOK:
-			return true
-		case stShutdown:
-			shutdown = true
-			return true
-		case stTimeout:
-			return false
-		default:
-			check("wq_queue_get", st)
-			return false
-		}
+		taken, shutdown = waitOutcome(st, "wq_queue_get")
+		return taken
 	})
 	return item, shutdown, err
+}
+
+// waitOutcome reads a get's status for h.wait: over when an item was taken
+// or the queue is shut down and empty (shutdown), not yet after a timeout.
+func waitOutcome(st status, op string) (over, shutdown bool) {
+	switch st {
+	case stOK:
+		return true, false
+	case stShutdown:
+		return true, true
+	case stTimeout:
+		return false, false
+	}
+	check(op, st)
+	return false, false
 }
 
 // batchChunk is how many ids one call into the library takes at most.

@@ -317,19 +317,11 @@ func (q *RawQueue) GetWithContext(ctx context.Context) (key uint64, shutdown boo
 	}
 	defer h.exit()
 	err = h.wait(ctx, func(timeout int64) bool {
-		k, st := q.getOne(h, timeout)
-		switch st {
-		case stOK:
-			key = k
-			return true
-		case stShutdown:
-			shutdown = true
-			return true
-		case stTimeout:
-			return false
-		}
-		check("wq_queue_get", st)
-		return false
+		var st status
+		var taken bool
+		key, st = q.getOne(h, timeout)
+		taken, shutdown = waitOutcome(st, "wq_queue_get")
+		return taken
 	})
 	return key, shutdown, err
 }
