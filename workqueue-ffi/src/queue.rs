@@ -37,6 +37,7 @@ pub struct wq_queue {
 impl wq_queue {
     /// The queue, once the submissions published so far are applied: what
     /// every call works on.
+    #[inline]
     pub(crate) fn queue(&self) -> &Queue<u64> {
         if let Some(submissions) = &self.submissions {
             submissions.apply(&self.core);
@@ -48,6 +49,7 @@ impl wq_queue {
     /// ever): unless that is zero, the call counts as a waiter until the
     /// guard is dropped, so producers stop submitting and call instead,
     /// which wakes it.
+    #[inline]
     pub(crate) fn waiting(&self, wait: Option<Duration>) -> (&Queue<u64>, Option<Waiter<'_>>) {
         if wait.is_some_and(|wait| wait.is_zero()) {
             return (self.queue(), None);
@@ -72,6 +74,7 @@ impl wq_queue {
 
     /// After a get: lets producers submit again once no key waits for a
     /// delay.
+    #[inline]
     pub(crate) fn settle_delays(&self) {
         if let Some(submissions) = &self.submissions {
             submissions.settle_delays(&self.core);

@@ -134,13 +134,23 @@ impl Submissions {
 
     /// Applies every entry published so far to `queue`, in order; returns
     /// once they are applied (by this call or by another one).
+    #[inline]
     pub(crate) fn apply(&self, queue: &Queue<u64>) {
         // Sequentially consistent: a waiter counts itself before it looks,
         // a producer publishes before it looks for waiters.
-        let published = || self.tail().load(Ordering::SeqCst) & !WQ_SUBMISSIONS_BUSY;
-        if published() == self.head().load(Ordering::SeqCst) {
-            return;
+        if self.published() != self.head().load(Ordering::SeqCst) {
+            self.apply_published(queue);
         }
+    }
+
+    /// The entries published, `tail` without a producer's BUSY bit.
+    fn published(&self) -> u64 {
+        self.tail().load(Ordering::SeqCst) & !WQ_SUBMISSIONS_BUSY
+    }
+
+    /// Applies the published entries not applied yet.
+    fn apply_published(&self, queue: &Queue<u64>) {
+        let published = || self.published();
         // Under the queue's lock: appliers take turns, and what one read
         // as published is applied before anyone else looks.
         queue.replay(|replay| {
