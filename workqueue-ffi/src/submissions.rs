@@ -150,11 +150,10 @@ impl Submissions {
 
     /// Applies the published entries not applied yet.
     fn apply_published(&self, queue: &Queue<u64>) {
-        let published = || self.published();
         // Under the queue's lock: appliers take turns, and what one read
         // as published is applied before anyone else looks.
         queue.replay(|replay| {
-            let tail = published();
+            let tail = self.published();
             let mut head = self.head().load(Ordering::Relaxed);
             while head != tail {
                 let slot = (head % WQ_SUBMISSIONS_CAPACITY as u64) as usize;
