@@ -115,32 +115,28 @@ func BenchmarkPerKey(b *testing.B) {
 	})
 }
 
+// perRound is how many keys one round of BenchmarkPerKeyInterleaved
+// cycles.
+const perRound = 100_000
+
+// round is one round of PerKey's cycle on q over keys.
+func round[T comparable](q basicQueue[T], keys []T) func() {
+	return func() {
+		for i := 0; i < perRound; i++ {
+			q.Add(keys[i%len(keys)])
+			got, _ := q.Get()
+			q.Done(got)
+		}
+	}
+}
+
 // BenchmarkPerKeyInterleaved runs PerKey's cycle on each queue in turn, in
 // rounds of 100,000 keys, b.N rounds each, and reports every queue's
 // fastest round (ns/key) and the ratios to client-go (client-go's time /
 // this package's). On a shared machine consecutive samples of one
 // benchmark share its mood; queues taking turns do not.
 func BenchmarkPerKeyInterleaved(b *testing.B) {
-	const round = 100_000
 	strs, uints := stringKeys(100), uintKeys(100)
-	cycle := func(q basicQueue[string]) func() {
-		return func() {
-			for i := 0; i < round; i++ {
-				q.Add(strs[i%len(strs)])
-				got, _ := q.Get()
-				q.Done(got)
-			}
-		}
-	}
-	cycleRaw := func(q basicQueue[uint64]) func() {
-		return func() {
-			for i := 0; i < round; i++ {
-				q.Add(uints[i%len(uints)])
-				got, _ := q.Get()
-				q.Done(got)
-			}
-		}
-	}
 	typed, raw := workqueue.NewTyped[string](), workqueue.NewRawQueue()
 	defer typed.Close()
 	defer raw.Close()
@@ -149,10 +145,10 @@ func BenchmarkPerKeyInterleaved(b *testing.B) {
 		run  func()
 		best time.Duration
 	}{
-		{name: "string/client-go", run: cycle(clientgo.NewTyped[string]())},
-		{name: "string/workqueue", run: cycle(typed)},
-		{name: "uint64/client-go", run: cycleRaw(clientgo.NewTyped[uint64]())},
-		{name: "uint64/workqueue-raw", run: cycleRaw(raw)},
+		{name: "string/client-go", run: round[string](clientgo.NewTyped[string](), strs)},
+		{name: "string/workqueue", run: round[string](typed, strs)},
+		{name: "uint64/client-go", run: round[uint64](clientgo.NewTyped[uint64](), uints)},
+		{name: "uint64/workqueue-raw", run: round[uint64](raw, uints)},
 	}
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
@@ -164,7 +160,7 @@ func BenchmarkPerKeyInterleaved(b *testing.B) {
 			}
 		}
 	}
-	perKey := func(i int) float64 { return float64(variants[i].best.Nanoseconds()) / round }
+	perKey := func(i int) float64 { return float64(variants[i].best.Nanoseconds()) / perRound }
 	for i, v := range variants {
 		b.ReportMetric(perKey(i), v.name+"-ns/key")
 	}

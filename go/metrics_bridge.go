@@ -220,6 +220,19 @@ func (m *metricsBridge[T]) added(item T, added bool, now time.Duration) {
 	m.counted(item, now)
 }
 
+// reported records an add or AddAfter the library answered with st and
+// added, and unlocks (the end of a change begun with begin).
+func (m *metricsBridge[T]) reported(item T, after bool, delay time.Duration, priority int32, added bool, st status, now time.Duration) {
+	if st == stOK {
+		if after {
+			m.addedAfter(item, delay, priority, added, now)
+		} else {
+			m.added(item, added, now)
+		}
+	}
+	m.end(now)
+}
+
 // predictAdd is what an add of item would do now (for calls whose result
 // the library does not report per item).
 func (m *metricsBridge[T]) predictAdd(item T) bool {

@@ -241,14 +241,7 @@ func (q *Typed[T]) add(item T, delay time.Duration, after bool, priority int32) 
 	}
 	sh.mu.Unlock()
 	if q.m != nil {
-		if st == stOK {
-			if after {
-				q.m.addedAfter(item, delay, priority, added, now)
-			} else {
-				q.m.added(item, added, now)
-			}
-		}
-		q.m.end(now)
+		q.m.reported(item, after, delay, priority, added, st, now)
 	}
 	h.exit()
 	checkAdd(st, after, priority)

@@ -119,14 +119,7 @@ func (q *RawQueue) add(key uint64, delay time.Duration, after bool, priority int
 	}
 	now := q.m.begin()
 	added, st := addID(h, key, delay, after, priority)
-	if st == stOK {
-		if after {
-			q.m.addedAfter(key, delay, priority, added, now)
-		} else {
-			q.m.added(key, added, now)
-		}
-	}
-	q.m.end(now)
+	q.m.reported(key, after, delay, priority, added, st, now)
 	h.exit()
 	checkAdd(st, after, priority)
 	return added
