@@ -475,6 +475,19 @@ type metricValues struct {
 	queueSum, workSum, unfinished, longest float64
 }
 
+// subjectMetrics is what a subject's metrics show: the library's, and its
+// provider's if it has one; nil for an unnamed queue (ok false).
+func subjectMetrics(m workqueue.Metrics, ok bool, prov *testProvider) []metricValues {
+	if !ok {
+		return nil
+	}
+	out := []metricValues{nativeValues(m)}
+	if prov != nil {
+		out = append(out, providerValues(prov))
+	}
+	return out
+}
+
 func nativeValues(m workqueue.Metrics) metricValues {
 	return metricValues{
 		depth: m.Depth, adds: int64(m.Adds), retries: int64(m.Retries),
@@ -566,14 +579,7 @@ func (s rawSubject) tryGetWithPriority() (uint64, int, bool, bool) { return s.q.
 func (s rawSubject) lenByPriority() []workqueue.PriorityLen        { return s.q.LenByPriority() }
 func (s rawSubject) metrics() []metricValues {
 	m, ok := s.q.Metrics()
-	if !ok {
-		return nil
-	}
-	out := []metricValues{nativeValues(m)}
-	if s.prov != nil {
-		out = append(out, providerValues(s.prov))
-	}
-	return out
+	return subjectMetrics(m, ok, s.prov)
 }
 
 // typedSubject runs a Typed[string] whose items are "key-<K>".
@@ -652,14 +658,7 @@ func (s typedSubject) tryGetWithPriority() (uint64, int, bool, bool) {
 func (s typedSubject) lenByPriority() []workqueue.PriorityLen { return s.q.LenByPriority() }
 func (s typedSubject) metrics() []metricValues {
 	m, ok := s.q.Metrics()
-	if !ok {
-		return nil
-	}
-	out := []metricValues{nativeValues(m)}
-	if s.prov != nil {
-		out = append(out, providerValues(s.prov))
-	}
-	return out
+	return subjectMetrics(m, ok, s.prov)
 }
 
 type queueKind struct {
