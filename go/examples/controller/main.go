@@ -314,7 +314,12 @@ func part2(updates int) error {
 		{"work_duration", fmt.Sprintf("%d observations, mean %.3f ms (library %d, %.3f ms)",
 			provider.work.count.Load(), provider.work.meanMs(), m.WorkDuration.Count, meanMs(m.WorkDuration))},
 	})
-	if provider.adds.n.Load() != int64(m.Adds) || provider.work.count.Load() != int64(m.WorkDuration.Count) {
+	// On the real clock the bridge and the library read the time at
+	// slightly different instants: a delayed item coming due within
+	// microseconds of another change of it can be counted one step apart
+	// (a handful of 20,000 delayed adds). Anything more is a bug.
+	if drift := provider.adds.n.Load() - int64(m.Adds); drift < -5 || drift > 5 ||
+		provider.work.count.Load() != int64(m.WorkDuration.Count) {
 		return errors.New("the provider and the library disagree")
 	}
 	return nil
