@@ -27,9 +27,9 @@ func (q *Typed[T]) doneTryGet(item T) (next T, ok, shutdown bool) {
 		return next, false, true
 	}
 	defer h.exit()
-	sh := q.ids.shardOf(item)
+	sh, hash := q.ids.shardOf(item)
 	sh.mu.Lock()
-	id, found := sh.lookup(item)
+	id, found := sh.lookup(item, hash)
 	if !found {
 		sh.mu.Unlock()
 		return next, false, false // nothing to finish: the caller gets
@@ -39,14 +39,14 @@ func (q *Typed[T]) doneTryGet(item T) (next T, ok, shutdown bool) {
 		sh.mu.Unlock()
 		now := q.m.begin()
 		sh.mu.Lock()
-		if id, found = sh.lookup(item); !found {
+		if id, found = sh.lookup(item, hash); !found {
 			sh.mu.Unlock()
 			q.m.end(now)
 			return next, false, false
 		}
 		was, holds, nextID, getSt, st := queueDoneHoldsTryGet(h.ptr, id)
 		if st == stOK && !holds {
-			sh.retire(item, id)
+			sh.retire(id)
 		}
 		sh.mu.Unlock()
 		if st == stOK {
@@ -58,7 +58,7 @@ func (q *Typed[T]) doneTryGet(item T) (next T, ok, shutdown bool) {
 	}
 	_, holds, nextID, getSt, st := queueDoneHoldsTryGet(h.ptr, id)
 	if st == stOK && !holds {
-		sh.retire(item, id)
+		sh.retire(id)
 	}
 	sh.mu.Unlock()
 	check("wq_queue_done_holds_try_get", st)

@@ -13,12 +13,13 @@ import (
 // interner maps keys of any comparable type to the uint64 ids the library
 // queues, and back.
 //
-// It is sharded by the key's hash; each shard has a map key → id and a
-// slot table id → key. An id carries its shard, its slot and the slot's
-// generation, so an id that outlived its entry never resolves to a later
-// key that reuses the slot.
+// It is sharded by the key's hash; each shard has a slot table id → key
+// and an index key → slot (index.go) that reuses the hash, so an
+// operation hashes its key once. An id carries its shard, its slot and the
+// slot's generation, so an id that outlived its entry never resolves to a
+// later key that reuses the slot.
 //
-// Two locks per shard. mu guards the map; a queue holds it across its call
+// Two locks per shard. mu guards the index; a queue holds it across its call
 // into the library (see Typed.add), so that an add, or a done and its
 // check of wq_queue_holds, is atomic with the creation or removal of the
 // entry. slotMu guards the slot table and is held for a few instructions:
@@ -26,11 +27,12 @@ import (
 // goroutine's call into the library.
 //
 // The size stays bounded because an entry is removed as soon as the
-// library no longer holds its id, and a shard's storage shrinks when it
-// empties or falls to a quarter of its peak. A queue keeps the entries of
+// library no longer holds its id, a shard's index shrinks with its
+// entries, and its slot table when it empties or falls to a quarter of
+// its peak. A queue keeps the entries of
 // its last few finished items a little longer (retire): idle, resolving no
 // id, so that adding such an item again, as controllers do all the time,
-// costs a map lookup instead of a new entry; at most maxIdle per shard.
+// costs a lookup instead of a new entry; at most maxIdle per shard.
 // Only for items that hold no pointers but strings: an item that may
 // refer to other objects is dropped at once, so that they can be
 // collected (as with client-go).
@@ -49,10 +51,12 @@ const (
 )
 
 type shard[T comparable] struct {
-	mu    sync.Mutex // guards ids, peak, sweep
-	ids   map[T]uint64
-	peak  int // largest len(ids) since the storage was last rebuilt
-	sweep int // len(ids) at which a limiter's shard checks for stale entries
+	mu    sync.Mutex // guards cells, shift, count, peak, sweep (see index.go)
+	cells []cell
+	shift uint8 // 32 - log2(len(cells))
+	count int   // entries, idle ones too
+	peak  int   // largest count since the slots were last trimmed
+	sweep int   // count at which a limiter's shard checks for stale entries
 
 	slotMu sync.Mutex // guards slots, free, gen, retired
 	slots  []slot[T]
@@ -87,6 +91,7 @@ type retirement struct {
 
 type slot[T comparable] struct {
 	key   T
+	tag   uint32 // the key's tag in the index (to find its cell)
 	gen   uint32
 	live  bool
 	flags uint8 // the scheduling queue's per-item state (see squeue.go)
@@ -125,7 +130,6 @@ func newInterner[T comparable]() *interner[T] {
 	in.keepIdle = keepIdle
 	for i := range in.shards {
 		in.shards[i].index = uint64(i)
-		in.shards[i].ids = make(map[T]uint64)
 		in.shards[i].sweep = minSweep
 		in.shards[i].keepIdle = keepIdle
 	}
@@ -154,14 +158,16 @@ func onlyStringPointers(t reflect.Type) bool {
 	}
 }
 
-// shardOf is the shard that owns key.
-func (in *interner[T]) shardOf(key T) *shard[T] {
-	return &in.shards[in.shardIndex(key)]
+// shardOf is the shard that owns key, and key's hash (for the shard's
+// lookup and intern).
+func (in *interner[T]) shardOf(key T) (*shard[T], uint64) {
+	h := in.hash(key)
+	return &in.shards[h&in.mask], h
 }
 
-// shardIndex is the number of the shard that owns key.
-func (in *interner[T]) shardIndex(key T) uint64 {
-	return maphash.Comparable(in.seed, key) & in.mask
+// hash is key's hash: its low bits pick the shard.
+func (in *interner[T]) hash(key T) uint64 {
+	return maphash.Comparable(in.seed, key)
 }
 
 // shardOfID is the shard that made id.
@@ -184,7 +190,7 @@ func (in *interner[T]) len() int {
 	for i := range in.shards {
 		sh := &in.shards[i]
 		sh.mu.Lock()
-		n += len(sh.ids) - sh.idle
+		n += sh.count - sh.idle
 		sh.mu.Unlock()
 	}
 	return n
@@ -196,7 +202,7 @@ func (in *interner[T]) entries() int {
 	for i := range in.shards {
 		sh := &in.shards[i]
 		sh.mu.Lock()
-		n += len(sh.ids)
+		n += sh.count
 		sh.mu.Unlock()
 	}
 	return n
@@ -216,26 +222,34 @@ func (in *interner[T]) reset() {
 
 // ---- under the shard's mu -----------------------------------------------
 
-// lookup is the id of key, if interned.
-func (sh *shard[T]) lookup(key T) (uint64, bool) {
-	id, ok := sh.ids[key]
-	return id, ok
+// lookup is the id of key (hash h), if interned.
+func (sh *shard[T]) lookup(key T, h uint64) (uint64, bool) {
+	idx, _, ok := sh.find(key, h)
+	if !ok {
+		return 0, false
+	}
+	return sh.idOf(idx), true
 }
 
-// intern returns key's id, making an entry when there is none. created
-// is also true when an idle entry became active again: either way the
-// library did not hold the id before.
-func (sh *shard[T]) intern(key T) (id uint64, created bool) {
-	if id, ok := sh.ids[key]; ok {
-		if s := &sh.slots[uint32(id)]; s.isIdle() {
+// idOf is the id of the entry in slot idx.
+func (sh *shard[T]) idOf(idx uint32) uint64 {
+	return uint64(idx) | sh.index<<slotBits | uint64(sh.slots[idx].gen)<<(slotBits+shardBits)
+}
+
+// intern returns key's id (hash h), making an entry when there is none.
+// created is also true when an idle entry became active again: either way
+// the library did not hold the id before.
+func (sh *shard[T]) intern(key T, h uint64) (id uint64, created bool) {
+	idx, at, ok := sh.find(key, h)
+	if ok {
+		if s := &sh.slots[idx]; s.isIdle() {
 			s.setIdle(false)
 			sh.idle--
-			return id, true
+			return sh.idOf(idx), true
 		}
-		return id, false
+		return sh.idOf(idx), false
 	}
 	sh.slotMu.Lock()
-	var idx uint32
 	if n := len(sh.free); n > 0 {
 		idx = sh.free[n-1]
 		sh.free = sh.free[:n-1]
@@ -245,16 +259,15 @@ func (sh *shard[T]) intern(key T) (id uint64, created bool) {
 	}
 	s := &sh.slots[idx]
 	s.key = key
+	s.tag = tagOf(h)
 	s.live = true
 	s.flags = 0
 	s.gen = sh.gen
 	sh.gen = (sh.gen + 1) & genMask
-	id = uint64(idx) | sh.index<<slotBits | uint64(s.gen)<<(slotBits+shardBits)
+	id = sh.idOf(idx)
 	sh.slotMu.Unlock()
-	sh.ids[key] = id
-	if len(sh.ids) > sh.peak {
-		sh.peak = len(sh.ids)
-	}
+	sh.place(idx, h, at)
+	sh.peak = max(sh.peak, sh.count)
 	return id, true
 }
 
@@ -324,9 +337,9 @@ func (sh *shard[T]) keyLocked(id uint64) (T, bool) {
 // (it no longer holds id): the entry stays, idle, until maxIdle later
 // retirements in the shard push it out (unless keepIdle is off). mu is
 // held.
-func (sh *shard[T]) retire(key T, id uint64) {
+func (sh *shard[T]) retire(id uint64) {
 	sh.slotMu.Lock()
-	sh.retireLocked(key, id)
+	sh.retireLocked(id)
 	sh.slotMu.Unlock()
 }
 
@@ -351,8 +364,8 @@ func (sh *shard[T]) verify(holds func(ids []uint64, held []bool) status) {
 	if holds(sh.pending, held) == stOK {
 		sh.slotMu.Lock()
 		for i, id := range sh.pending {
-			if s := sh.slotOf(id); s != nil && !held[i] {
-				sh.retireLocked(s.key, id)
+			if !held[i] {
+				sh.retireLocked(id)
 			}
 		}
 		sh.slotMu.Unlock()
@@ -361,9 +374,9 @@ func (sh *shard[T]) verify(holds func(ids []uint64, held []bool) status) {
 }
 
 // retireLocked is retire with both locks held.
-func (sh *shard[T]) retireLocked(key T, id uint64) {
+func (sh *shard[T]) retireLocked(id uint64) {
 	if !sh.keepIdle {
-		sh.removeLocked(key, id)
+		sh.removeLocked(id)
 		return
 	}
 	if s := sh.slotOf(id); s != nil {
@@ -371,7 +384,7 @@ func (sh *shard[T]) retireLocked(key T, id uint64) {
 		sh.retireNo++
 		r := &sh.retired[no%maxIdle]
 		if o := sh.entryOf(r.id); o != nil && o.isIdle() && o.retiredNo == r.no {
-			sh.removeLocked(o.key, r.id) // maxIdle retirements ago
+			sh.removeLocked(r.id) // maxIdle retirements ago
 		}
 		*r = retirement{id: id, no: no}
 		s.setIdle(true)
@@ -380,62 +393,71 @@ func (sh *shard[T]) retireLocked(key T, id uint64) {
 	}
 }
 
-// remove drops key's entry if id is still its id; it reports whether it
-// did (a second remove of the same entry does nothing).
-func (sh *shard[T]) remove(key T, id uint64) bool {
+// remove drops id's entry if it still exists; it reports whether it did
+// (a second remove of the same entry does nothing). mu is held.
+func (sh *shard[T]) remove(id uint64) bool {
 	sh.slotMu.Lock()
 	defer sh.slotMu.Unlock()
-	return sh.removeLocked(key, id)
+	return sh.removeLocked(id)
 }
 
 // removeUnlessFlagged is remove, unless id's entry has one of the flags
 // in unless: then it sets set on it instead. Atomic with keyOfMark.
 // It reports whether it removed the entry.
-func (sh *shard[T]) removeUnlessFlagged(key T, id uint64, unless, set uint8) bool {
+func (sh *shard[T]) removeUnlessFlagged(id uint64, unless, set uint8) bool {
 	sh.slotMu.Lock()
 	defer sh.slotMu.Unlock()
 	if s := sh.slotOf(id); s != nil && s.flags&unless != 0 {
 		s.flags |= set
 		return false
 	}
-	return sh.removeLocked(key, id)
+	return sh.removeLocked(id)
 }
 
 // removeLocked is remove with both locks held.
-func (sh *shard[T]) removeLocked(key T, id uint64) bool {
-	idx := uint32(id)
-	if int(idx) >= len(sh.slots) {
-		return false
-	}
-	s := &sh.slots[idx]
-	if !s.live || uint64(s.gen) != id>>(slotBits+shardBits) {
+func (sh *shard[T]) removeLocked(id uint64) bool {
+	s := sh.entryOf(id)
+	if s == nil {
 		return false
 	}
 	if s.isIdle() {
 		s.setIdle(false)
 		sh.idle--
 	}
-	delete(sh.ids, key)
+	idx := uint32(id)
+	sh.unplace(idx, s.tag)
 	var zero T
 	s.key = zero // let the key be collected
 	s.live = false
 	sh.free = append(sh.free, idx)
-	if len(sh.ids) == 0 && cap(sh.slots) > 64 {
+	if sh.count == 0 && cap(sh.slots) > 64 {
 		sh.rebuild(true)
-	} else if sh.peak >= 1024 && len(sh.ids) < sh.peak/4 {
+	} else if sh.peak >= 1024 && sh.count < sh.peak/4 {
 		sh.rebuild(false)
 	}
 	return true
 }
 
-// rebuild gives the shard storage sized for its live entries: Go maps
-// never shrink, so a map that once held a million keys is copied, and the
-// slots past the highest live one are dropped. With empty set, every
-// entry is dropped. Generations keep counting, so ids from before never
-// resolve. Both locks are held.
+// ids appends the id of every entry, idle ones too, to dst. mu is held.
+func (sh *shard[T]) ids(dst []uint64) []uint64 {
+	sh.slotMu.Lock()
+	defer sh.slotMu.Unlock()
+	for i := range sh.slots {
+		if sh.slots[i].live {
+			dst = append(dst, sh.idOf(uint32(i)))
+		}
+	}
+	return dst
+}
+
+// rebuild trims the slot table past its highest live slot (the index
+// shrinks on its own, see unplace). With empty set, every entry is
+// dropped. Generations keep counting, so ids from before never resolve.
+// Both locks are held.
 func (sh *shard[T]) rebuild(empty bool) {
-	if empty || len(sh.ids) == 0 {
-		sh.ids = make(map[T]uint64)
+	if empty || sh.count == 0 {
+		sh.resize(0)
+		sh.count = 0
 		sh.slots = nil
 		sh.free = nil
 		sh.retired = [maxIdle]retirement{}
@@ -445,15 +467,10 @@ func (sh *shard[T]) rebuild(empty bool) {
 		sh.sweep = minSweep
 		return
 	}
-	ids := make(map[T]uint64, len(sh.ids))
-	hi := -1
-	for k, id := range sh.ids {
-		ids[k] = id
-		if i := int(uint32(id)); i > hi {
-			hi = i
-		}
+	hi := len(sh.slots) - 1
+	for !sh.slots[hi].live {
+		hi--
 	}
-	sh.ids = ids
 	slots := make([]slot[T], hi+1)
 	copy(slots, sh.slots[:hi+1])
 	sh.slots = slots
@@ -464,7 +481,7 @@ func (sh *shard[T]) rebuild(empty bool) {
 		}
 	}
 	sh.free = free
-	sh.peak = len(ids)
+	sh.peak = sh.count
 }
 
 // minSweep is the smallest shard size at which a limiter's shard checks

@@ -184,12 +184,12 @@ func (q *Typed[T]) submitAdd(item T, priority int32) bool {
 	if !h.sub.open(h) {
 		return false
 	}
-	sh := q.ids.shardOf(item)
+	sh, hash := q.ids.shardOf(item)
 	sh.mu.Lock()
-	id, created := sh.intern(item)
+	id, created := sh.intern(item, hash)
 	submitted := h.sub.submit(h, submitAdd, id, priority)
 	if !submitted && created {
-		sh.remove(item, id) // the call the caller makes interns it again
+		sh.remove(id) // the call the caller makes interns it again
 	}
 	sh.mu.Unlock()
 	return submitted
@@ -232,12 +232,12 @@ func (q *Typed[T]) add(item T, delay time.Duration, after bool, priority int32) 
 	if q.m != nil {
 		now = q.m.begin()
 	}
-	sh := q.ids.shardOf(item)
+	sh, hash := q.ids.shardOf(item)
 	sh.mu.Lock()
-	id, created := sh.intern(item)
+	id, created := sh.intern(item, hash)
 	added, st := addID(h, id, delay, after, priority)
 	if created && !added {
-		sh.remove(item, id) // refused: the queue is shutting down
+		sh.remove(id) // refused: the queue is shutting down
 	}
 	sh.mu.Unlock()
 	if q.m != nil {
@@ -314,6 +314,7 @@ type batchScratch struct {
 	order   []int32  // item indexes, grouped by shard
 	count   []int32  // per shard: items, then start offsets
 	ids     []uint64 // per item: its id
+	hash    []uint64 // per item: its hash (AddBatch, DoneBatch)
 	compact []uint64 // the ids passed to the library (DoneBatch)
 	held    []bool   // per compact id: the library still holds it
 	found   []bool   // resolve: per id, whether it resolved
@@ -329,6 +330,7 @@ func (q *Typed[T]) scratch(n int) *batchScratch {
 		sc.shard = make([]uint16, n)
 		sc.order = make([]int32, n)
 		sc.ids = make([]uint64, n)
+		sc.hash = make([]uint64, n)
 		sc.compact = make([]uint64, 0, n)
 		sc.held = make([]bool, n)
 		sc.found = make([]bool, n)
@@ -389,7 +391,10 @@ func (q *Typed[T]) lockBatch(items []T, f func(h *queueHandle, sc *batchScratch)
 	defer h.exit()
 	sc := q.scratch(len(items))
 	defer q.scratchPool.Put(sc)
-	q.group(sc, len(items), func(i int) uint64 { return q.ids.shardIndex(items[i]) })
+	q.group(sc, len(items), func(i int) uint64 {
+		sc.hash[i] = q.ids.hash(items[i])
+		return sc.hash[i] & q.ids.mask
+	})
 	q.lockGroups(sc, len(items))
 	defer q.unlockGroups(sc, len(items))
 	return f(h, sc)
@@ -411,7 +416,7 @@ func (q *Typed[T]) addBatch(items []T, priority int32) int {
 	}
 	return q.lockBatch(items, func(h *queueHandle, sc *batchScratch) int {
 		for _, i := range sc.order[:len(items)] {
-			id, isNew := q.ids.shards[sc.shard[i]].intern(items[i])
+			id, isNew := q.ids.shards[sc.shard[i]].intern(items[i], sc.hash[i])
 			if isNew {
 				sc.created = append(sc.created, i)
 			}
@@ -430,7 +435,7 @@ func (q *Typed[T]) addBatch(items []T, priority int32) int {
 				check("wq_queue_holds_batch", queueHoldsBatch(h.ptr, sc.compact, sc.held))
 				for k, i := range sc.created {
 					if !sc.held[k] {
-						q.ids.shards[sc.shard[i]].remove(items[i], sc.ids[i])
+						q.ids.shards[sc.shard[i]].remove(sc.ids[i])
 					}
 				}
 			}
@@ -721,9 +726,9 @@ func (q *Typed[T]) submitDone(item T) bool {
 	if !h.sub.open(h) || !q.ids.keepIdle {
 		return false
 	}
-	sh := q.ids.shardOf(item)
+	sh, hash := q.ids.shardOf(item)
 	sh.mu.Lock()
-	id, ok := sh.lookup(item)
+	id, ok := sh.lookup(item, hash)
 	submitted := ok && h.sub.submit(h, submitDone, id, 0)
 	if submitted && sh.pend(id) {
 		sh.verify(q.holds)
@@ -763,15 +768,15 @@ func (q *Typed[T]) TryDone(item T) bool {
 	if q.m != nil {
 		now = q.m.begin()
 	}
-	sh := q.ids.shardOf(item)
+	sh, hash := q.ids.shardOf(item)
 	sh.mu.Lock()
-	id, ok := sh.lookup(item)
+	id, ok := sh.lookup(item, hash)
 	var was, holds bool
 	st := stOK
 	if ok {
 		was, holds, st = queueDoneHolds(h.ptr, id)
 		if st == stOK && !holds {
-			sh.retire(item, id)
+			sh.retire(id)
 		}
 	}
 	sh.mu.Unlock()
@@ -798,7 +803,7 @@ func (q *Typed[T]) DoneBatch(items []T) int {
 	}
 	return q.lockBatch(items, func(h *queueHandle, sc *batchScratch) int {
 		for i := range items {
-			id, ok := q.ids.shards[sc.shard[i]].lookup(items[i])
+			id, ok := q.ids.shards[sc.shard[i]].lookup(items[i], sc.hash[i])
 			if !ok {
 				id = notInterned
 			}
@@ -831,7 +836,7 @@ func (q *Typed[T]) DoneBatch(items []T) int {
 				locked = sh
 				sh.slotMu.Lock()
 			}
-			locked.retireLocked(items[i], sc.ids[i]) // a repeated item is retired once
+			locked.retireLocked(sc.ids[i]) // a repeated item is retired once
 		}
 		if locked != nil {
 			locked.slotMu.Unlock()
@@ -883,23 +888,18 @@ func (q *Typed[T]) sweep() {
 		return
 	}
 	defer h.exit()
-	var keys []T
 	var ids []uint64
 	var held []bool
 	for i := range q.ids.shards {
 		sh := &q.ids.shards[i]
 		sh.mu.Lock()
-		keys, ids = keys[:0], ids[:0]
-		for k, id := range sh.ids {
-			keys = append(keys, k)
-			ids = append(ids, id)
-		}
+		ids = sh.ids(ids[:0])
 		if len(ids) > 0 {
 			held = slices.Grow(held[:0], len(ids))[:len(ids)]
 			if queueHoldsBatch(h.ptr, ids, held) == stOK {
 				for j, id := range ids {
 					if !held[j] {
-						sh.remove(keys[j], id)
+						sh.remove(id)
 					}
 				}
 				sh.pending = sh.pending[:0] // every entry was just checked

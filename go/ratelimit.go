@@ -98,11 +98,11 @@ func (n *nativeLimiter[T]) WhenWithClock(item T, clock *ManualClock) time.Durati
 		runtime.KeepAlive(clock)
 		return d
 	}
-	sh := n.ids.shardOf(item)
+	sh, hash := n.ids.shardOf(item)
 	sh.mu.Lock()
-	id, _ := sh.intern(item)
+	id, _ := sh.intern(item, hash)
 	d, st := limiterWhen(n.c, clock.cptr(), id)
-	if len(sh.ids) >= sh.sweep {
+	if sh.count >= sh.sweep {
 		n.sweepLocked(sh)
 	}
 	sh.mu.Unlock()
@@ -114,16 +114,12 @@ func (n *nativeLimiter[T]) WhenWithClock(item T, clock *ManualClock) time.Durati
 
 // sweepLocked drops the entries the library no longer tracks.
 func (n *nativeLimiter[T]) sweepLocked(sh *shard[T]) {
-	var stale []T
-	for key, id := range sh.ids {
+	for _, id := range sh.ids(nil) {
 		if count, st := limiterNumRequeues(n.c, id); st == stOK && count == 0 {
-			stale = append(stale, key)
+			sh.remove(id)
 		}
 	}
-	for _, key := range stale {
-		sh.remove(key, sh.ids[key])
-	}
-	sh.sweep = max(2*len(sh.ids), minSweep)
+	sh.sweep = max(2*sh.count, minSweep)
 }
 
 // Forget stops tracking item.
@@ -133,11 +129,11 @@ func (n *nativeLimiter[T]) Forget(item T) {
 		runtime.KeepAlive(n)
 		return
 	}
-	sh := n.ids.shardOf(item)
+	sh, hash := n.ids.shardOf(item)
 	sh.mu.Lock()
-	if id, ok := sh.lookup(item); ok {
+	if id, ok := sh.lookup(item, hash); ok {
 		st := limiterForget(n.c, id)
-		sh.remove(item, id)
+		sh.remove(id)
 		sh.mu.Unlock()
 		check("wq_rate_limiter_forget", st)
 	} else {
@@ -154,14 +150,14 @@ func (n *nativeLimiter[T]) NumRequeues(item T) int {
 		runtime.KeepAlive(n)
 		return count
 	}
-	sh := n.ids.shardOf(item)
+	sh, hash := n.ids.shardOf(item)
 	sh.mu.Lock()
 	count := 0
 	var st status
-	if id, ok := sh.lookup(item); ok {
+	if id, ok := sh.lookup(item, hash); ok {
 		count, st = limiterNumRequeues(n.c, id)
 		if st == stOK && count == 0 {
-			sh.remove(item, id) // the library forgot it on its own
+			sh.remove(id) // the library forgot it on its own
 		}
 	}
 	sh.mu.Unlock()

@@ -481,14 +481,14 @@ func (q *SchedulingQueue[T]) Name() string { return q.h.name }
 
 // Add adds item at priority; see RawSchedulingQueue.Add.
 func (q *SchedulingQueue[T]) Add(item T, priority int) bool {
-	sh := q.ids.shardOf(item)
+	sh, hash := q.ids.shardOf(item)
 	sh.mu.Lock()
-	id, created := sh.intern(item)
+	id, created := sh.intern(item, hash)
 	isNew, st := squeueAdd(q.h.ptr, id, clampPriority(priority))
 	switch {
 	case st != stOK:
 		if created {
-			sh.remove(item, id)
+			sh.remove(id)
 		}
 	case !created:
 		sh.setFlags(id, 0, flagDeleted) // a deleted in-flight item is known again
@@ -501,10 +501,10 @@ func (q *SchedulingQueue[T]) Add(item T, priority int) bool {
 
 // Update changes item's priority; see RawSchedulingQueue.Update.
 func (q *SchedulingQueue[T]) Update(item T, priority int) Place {
-	sh := q.ids.shardOf(item)
+	sh, hash := q.ids.shardOf(item)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	id, ok := sh.lookup(item)
+	id, ok := sh.lookup(item, hash)
 	if !ok {
 		return PlaceNone
 	}
@@ -516,16 +516,16 @@ func (q *SchedulingQueue[T]) Update(item T, priority int) Place {
 
 // Delete removes item; see RawSchedulingQueue.Delete.
 func (q *SchedulingQueue[T]) Delete(item T) bool {
-	sh := q.ids.shardOf(item)
+	sh, hash := q.ids.shardOf(item)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	id, ok := sh.lookup(item)
+	id, ok := sh.lookup(item, hash)
 	if !ok {
 		return false
 	}
 	held := keyCall(q.h, squeueDelete, "wq_squeue_delete", id)
 	if held {
-		sh.removeUnlessFlagged(item, id, flagPopped, flagDeleted)
+		sh.removeUnlessFlagged(id, flagPopped, flagDeleted)
 	}
 	return held
 }
@@ -585,9 +585,9 @@ func (q *SchedulingQueue[T]) PopWithContext(ctx context.Context) (item T, priori
 // inFlight looks item up under its shard lock (held on return) and
 // reports its id if a Pop handed it out.
 func (q *SchedulingQueue[T]) inFlight(item T) (sh *shard[T], id uint64, ok bool) {
-	sh = q.ids.shardOf(item)
+	sh, hash := q.ids.shardOf(item)
 	sh.mu.Lock()
-	id, ok = sh.lookup(item)
+	id, ok = sh.lookup(item, hash)
 	if ok && sh.flagsOf(id)&flagPopped == 0 {
 		ok = false
 	}
@@ -604,7 +604,7 @@ func (q *SchedulingQueue[T]) Done(item T) bool {
 	}
 	was := keyCall(q.h, squeueDone, "wq_squeue_done", id)
 	if was {
-		sh.remove(item, id)
+		sh.remove(id)
 	}
 	return was
 }
@@ -620,7 +620,7 @@ func (q *SchedulingQueue[T]) requeue(item T, call func(*cSQueue, uint64) (Place,
 	sh.setFlags(id, 0, flagPopped)
 	p := keyCall(q.h, call, op, id)
 	if p == PlaceNone {
-		sh.remove(item, id) // deleted while in flight: dropped
+		sh.remove(id) // deleted while in flight: dropped
 	}
 	return p
 }
@@ -668,10 +668,10 @@ func (q *SchedulingQueue[T]) InFlightLen() int {
 
 // Place is where the queue holds item.
 func (q *SchedulingQueue[T]) Place(item T) Place {
-	sh := q.ids.shardOf(item)
+	sh, hash := q.ids.shardOf(item)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	id, ok := sh.lookup(item)
+	id, ok := sh.lookup(item, hash)
 	if !ok {
 		return PlaceNone
 	}
@@ -681,10 +681,10 @@ func (q *SchedulingQueue[T]) Place(item T) Place {
 // Attempts is how many times item has been popped (0 for an item the
 // queue does not hold).
 func (q *SchedulingQueue[T]) Attempts(item T) int {
-	sh := q.ids.shardOf(item)
+	sh, hash := q.ids.shardOf(item)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	id, ok := sh.lookup(item)
+	id, ok := sh.lookup(item, hash)
 	if !ok {
 		return 0
 	}
