@@ -659,6 +659,14 @@ func queueLenByPriority(q *cQueue, priorities []int32, lens []uintptr) (int, sta
 
 const metricsBuckets = int(C.WQ_METRICS_BUCKETS)
 
+// The header's bound on wq_metrics.depth_by_priority is MetricsPriorities:
+// one of these overflows uint, and the package fails to compile, when the
+// two differ.
+const (
+	_ = uint(C.WQ_METRICS_PRIORITIES - MetricsPriorities)
+	_ = uint(MetricsPriorities - C.WQ_METRICS_PRIORITIES)
+)
+
 type cMetrics = C.wq_metrics
 
 func queueMetrics(q *cQueue) (cMetrics, status) {
@@ -861,5 +869,21 @@ func toMetrics(m *cMetrics) Metrics {
 		WorkDuration:                   toHistogram(&m.work_duration),
 		UnfinishedWorkSeconds:          float64(m.unfinished_work_seconds),
 		LongestRunningProcessorSeconds: float64(m.longest_running_processor_seconds),
+		DepthByPriority:                toDepthByPriority(m),
+		DepthOtherPriorities:           uint64(m.depth_other_priorities),
 	}
+}
+
+// toDepthByPriority is the filled entries of m.depth_by_priority; nil
+// when there are none.
+func toDepthByPriority(m *cMetrics) []PriorityLen {
+	n := min(int(m.depth_by_priority_len), len(m.depth_by_priority))
+	if n == 0 {
+		return nil
+	}
+	out := make([]PriorityLen, n)
+	for i, d := range m.depth_by_priority[:n] {
+		out[i] = PriorityLen{Priority: int(d.priority), Len: int(d.count)}
+	}
+	return out
 }

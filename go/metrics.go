@@ -127,7 +127,20 @@ type Metrics struct {
 	// LongestRunningProcessorSeconds is
 	// workqueue_longest_running_processor_seconds: the oldest of those ages.
 	LongestRunningProcessorSeconds float64
+	// DepthByPriority is workqueue_depth_by_priority: ready items per
+	// priority, highest first, for at most MetricsPriorities priorities
+	// (the highest with ready items). LenByPriority lists every priority.
+	DepthByPriority []PriorityLen
+	// DepthOtherPriorities is the ready items at the priorities beyond
+	// those of DepthByPriority, summed (workqueue_depth_by_priority with
+	// priority="other"); 0 when there are none.
+	DepthOtherPriorities uint64
 }
+
+// MetricsPriorities is the most priorities Metrics.DepthByPriority lists;
+// the same bound as the numbered priority labels of
+// workqueue_depth_by_priority in PrometheusText.
+const MetricsPriorities = 15
 
 // metrics reads a named queue's snapshot; false for an unnamed or closed
 // queue.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -301,6 +302,67 @@ func TestPrometheusText(t *testing.T) {
 	m, _ := q.Metrics()
 	if cum := m.QueueDuration.Cumulative(); cum[workqueue.MetricsBuckets-1] != 1 || cum[4] != 0 || cum[5] != 1 {
 		t.Errorf("cumulative buckets %v", cum)
+	}
+}
+
+// TestMetricsDepthByPriority: Metrics has the ready items per priority,
+// highest first, for at most MetricsPriorities priorities, and the rest
+// summed in DepthOtherPriorities, as PrometheusText's priority="other".
+func TestMetricsDepthByPriority(t *testing.T) {
+	name := uniqueName(subjectSpec{name: "priorities"})
+	q := workqueue.NewTypedWithConfig(workqueue.TypedQueueConfig[int]{Name: name, Clock: workqueue.NewManualClock()})
+	defer q.Close()
+	if m, ok := q.Metrics(); !ok || m.DepthByPriority != nil || m.DepthOtherPriorities != 0 {
+		t.Errorf("empty queue: %v, %v, %v", ok, m.DepthByPriority, m.DepthOtherPriorities)
+	}
+
+	// An item being processed is not ready.
+	q.AddWithPriority(1, 5)
+	q.AddWithPriority(2, 5)
+	q.AddWithPriority(3, -1)
+	q.AddWithPriority(4, 9)
+	if item, _ := q.Get(); item != 4 {
+		t.Fatalf("got %v, want 4 (priority 9)", item)
+	}
+	m, _ := q.Metrics()
+	if want := []workqueue.PriorityLen{{Priority: 5, Len: 2}, {Priority: -1, Len: 1}}; !slices.Equal(m.DepthByPriority, want) || m.DepthOtherPriorities != 0 {
+		t.Errorf("DepthByPriority %v, other %d; want %v, 0", m.DepthByPriority, m.DepthOtherPriorities, want)
+	}
+	q.Done(4)
+
+	// 20 more priorities (-5, 5, ..., 185), i%3+1 items at the i-th: the 15
+	// highest are listed; the 5 lowest, and 3 items from above at 5 and
+	// -1, are summed.
+	key := 100
+	for i := range 20 {
+		for range i%3 + 1 {
+			q.AddWithPriority(key, i*10-5)
+			key++
+		}
+	}
+	m, _ = q.Metrics()
+	all := q.LenByPriority()
+	if len(all) != 21 || len(m.DepthByPriority) != workqueue.MetricsPriorities {
+		t.Fatalf("%d priorities in use, %d listed", len(all), len(m.DepthByPriority))
+	}
+	if !slices.Equal(m.DepthByPriority, all[:workqueue.MetricsPriorities]) {
+		t.Errorf("DepthByPriority %v, LenByPriority %v", m.DepthByPriority, all)
+	}
+	var other uint64
+	for _, l := range all[workqueue.MetricsPriorities:] {
+		other += uint64(l.Len)
+	}
+	if first := m.DepthByPriority[0]; first.Priority != 185 || first.Len != 2 || other != 12 || m.DepthOtherPriorities != other {
+		t.Errorf("first %v, DepthOtherPriorities %d, want {185 2} and %d (12)", first, m.DepthOtherPriorities, other)
+	}
+	text := workqueue.PrometheusText()
+	for _, want := range []string{
+		fmt.Sprintf(`workqueue_depth_by_priority{name=%q,priority="45"} 3`, name),
+		fmt.Sprintf(`workqueue_depth_by_priority{name=%q,priority="other"} 12`, name),
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("PrometheusText lacks %q", want)
+		}
 	}
 }
 

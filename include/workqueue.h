@@ -154,6 +154,15 @@
 #define WQ_METRICS_BUCKETS 10
 
 /**
+ * How many priorities `wq_metrics.depth_by_priority` holds: the highest
+ * ones with ready keys; the ready keys at lower priorities are summed in
+ * `wq_metrics.depth_other_priorities`. The same bound as the `priority`
+ * labels of `workqueue_depth_by_priority` in the Prometheus text (this
+ * many numbers, plus `other`).
+ */
+#define WQ_METRICS_PRIORITIES 15
+
+/**
  * What a call did. Every fallible function returns one; results go
  * through out-parameters, written only when the status is `WQ_STATUS_OK`
  * (one exception: with `WQ_STATUS_BUFFER_TOO_SMALL`,
@@ -470,6 +479,26 @@ typedef struct {
 } wq_histogram;
 
 /**
+ * How many keys are ready at one priority (an entry of
+ * `wq_metrics.depth_by_priority`).
+ */
+typedef struct {
+    /**
+     * The priority.
+     */
+    int32_t priority;
+    /**
+     * Always 0 (the padding made explicit, so every byte of a
+     * `wq_metrics` is written and `memcmp` compares the values).
+     */
+    uint32_t reserved;
+    /**
+     * Ready keys at this priority.
+     */
+    uint64_t count;
+} wq_priority_depth;
+
+/**
  * One queue's metrics at one moment: client-go's work-queue metrics, with
  * their Prometheus names. Filled by `wq_queue_metrics`.
  *
@@ -513,6 +542,25 @@ typedef struct {
      * ages.
      */
     double longest_running_processor_seconds;
+    /**
+     * `workqueue_depth_by_priority`: ready keys (not those waiting for a
+     * delay or being processed) per priority, highest priority first, for
+     * the `WQ_METRICS_PRIORITIES` highest priorities with ready keys. The
+     * first `depth_by_priority_len` entries are filled; the rest are 0.
+     */
+    wq_priority_depth depth_by_priority[WQ_METRICS_PRIORITIES];
+    /**
+     * How many entries of `depth_by_priority` are filled (at most
+     * `WQ_METRICS_PRIORITIES`).
+     */
+    size_t depth_by_priority_len;
+    /**
+     * The ready keys at the priorities beyond those of
+     * `depth_by_priority`, summed (`workqueue_depth_by_priority` with
+     * `priority="other"`); 0 when there are none.
+     * `wq_queue_len_by_priority` lists every priority.
+     */
+    uint64_t depth_other_priorities;
 } wq_metrics;
 
 /**

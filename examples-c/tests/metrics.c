@@ -1,6 +1,6 @@
 /*
  * Metrics: the snapshot of a named queue (wq_queue_metrics) on a manual
- * clock, unnamed queues, the Prometheus text (wq_metrics_prometheus) with
+ * clock, its bounded depth by priority, unnamed queues, the Prometheus text (wq_metrics_prometheus) with
  * every family and client-go's `le` labels, the buffer protocol, and a
  * scrape while workers run.
  */
@@ -137,6 +137,7 @@ static void test_metrics_unnamed_queue(void) {
     wq_queue *q;
     CHECK_OK(wq_queue_new(NULL, &q));
     CHECK_OK(wq_queue_add(q, 1, NULL));
+    CHECK_OK(wq_queue_add_with_priority(q, 2, 7, NULL));
     wq_metrics m;
     memset(&m, 0x5a, sizeof m);
     wq_metrics untouched = m;
@@ -150,6 +151,105 @@ static bool contains(const char *text, const char *needle) {
     bool found = text && strstr(text, needle) != NULL;
     if (!found) wq_test_fail(__FILE__, __LINE__, "the text lacks `%s`", needle);
     return found;
+}
+
+/* depth_by_priority: ready keys per priority, highest first, bounded to
+   WQ_METRICS_PRIORITIES entries with the rest summed in
+   depth_other_priorities, as the Prometheus text's `other` label. */
+static void test_metrics_depth_by_priority(void) {
+    CHECK(WQ_METRICS_PRIORITIES == 15);
+    wq_manual_clock *clock;
+    CHECK_OK(wq_manual_clock_new(&clock));
+    wq_queue_options options = {0};
+    options.name = "c-metrics-priorities";
+    options.clock = clock;
+    wq_queue *q;
+    CHECK_OK(wq_queue_new(&options, &q));
+
+    wq_metrics m;
+    memset(&m, 0xff, sizeof m);
+    CHECK_OK(wq_queue_metrics(q, &m));
+    CHECK_EQ_U64(m.depth_by_priority_len, 0);
+    CHECK_EQ_U64(m.depth_other_priorities, 0);
+
+    /* Two priorities; a key being processed and a delayed key are not
+       ready, so they do not count. */
+    CHECK_OK(wq_queue_add_with_priority(q, 1, 5, NULL));
+    CHECK_OK(wq_queue_add_with_priority(q, 2, 5, NULL));
+    CHECK_OK(wq_queue_add_with_priority(q, 3, -1, NULL));
+    CHECK_OK(wq_queue_add_with_priority(q, 4, 9, NULL));
+    CHECK_OK(wq_queue_add_after_with_priority(q, 5, (int64_t)(10 * MS), 200, NULL));
+    uint64_t key;
+    CHECK_OK(wq_queue_get(q, WQ_NO_WAIT, &key)); /* 4, priority 9 */
+    CHECK_EQ_U64(key, 4);
+    memset(&m, 0xff, sizeof m);
+    CHECK_OK(wq_queue_metrics(q, &m));
+    CHECK_EQ_U64(m.depth_by_priority_len, 2);
+    CHECK(m.depth_by_priority[0].priority == 5);
+    CHECK_EQ_U64(m.depth_by_priority[0].count, 2);
+    CHECK(m.depth_by_priority[0].reserved == 0);
+    CHECK(m.depth_by_priority[1].priority == -1);
+    CHECK_EQ_U64(m.depth_by_priority[1].count, 1);
+    for (int i = 2; i < WQ_METRICS_PRIORITIES; i++)
+        CHECK(m.depth_by_priority[i].priority == 0 && m.depth_by_priority[i].count == 0);
+    CHECK_EQ_U64(m.depth_other_priorities, 0);
+    CHECK_OK(wq_queue_done(q, 4, NULL));
+
+    /* 20 priorities (-5, 5, ..., 185) with i % 3 + 1 keys each at the
+       i-th: the 15 highest are listed, the 5 lowest (and the 2 keys at 5
+       and 1 at -1 from above) summed. */
+    uint64_t next_key = 100;
+    for (int i = 0; i < 20; i++)
+        for (int n = 0; n < i % 3 + 1; n++)
+            CHECK_OK(wq_queue_add_with_priority(q, next_key++, i * 10 - 5, NULL));
+    memset(&m, 0xff, sizeof m);
+    CHECK_OK(wq_queue_metrics(q, &m));
+    CHECK_EQ_U64(m.depth_by_priority_len, WQ_METRICS_PRIORITIES);
+    uint64_t listed = 0;
+    for (int j = 0; j < WQ_METRICS_PRIORITIES; j++) {
+        int i = 19 - j;
+        CHECK(m.depth_by_priority[j].priority == i * 10 - 5);
+        CHECK_EQ_U64(m.depth_by_priority[j].count, (uint64_t)(i % 3 + 1));
+        listed += m.depth_by_priority[j].count;
+    }
+    /* i = 0..4: 1 + 2 + 3 + 1 + 2 keys, and 3 keys at 5 and -1. */
+    CHECK_EQ_U64(m.depth_other_priorities, 9 + 3);
+    CHECK_EQ_U64(listed + m.depth_other_priorities, (uint64_t)m.depth);
+
+    /* The same split as the Prometheus text. */
+    char *text = scrape(NULL);
+    contains(text, "workqueue_depth_by_priority{name=\"c-metrics-priorities\",priority=\"185\"} 2\n");
+    contains(text, "workqueue_depth_by_priority{name=\"c-metrics-priorities\",priority=\"45\"} 3\n");
+    contains(text, "workqueue_depth_by_priority{name=\"c-metrics-priorities\",priority=\"other\"} 12\n");
+    CHECK(text && strstr(text, "name=\"c-metrics-priorities\",priority=\"35\"") == NULL);
+    free(text);
+
+    /* The delayed key comes due at priority 200, the highest: 45 (3 keys)
+       moves to `other`. The snapshot agrees with wq_queue_len_by_priority,
+       which lists every priority. */
+    CHECK_OK(wq_manual_clock_step(clock, 10 * MS));
+    int32_t priorities[32];
+    size_t lens[32], levels = 0;
+    CHECK_OK(wq_queue_len_by_priority(q, priorities, lens, 32, &levels));
+    CHECK_EQ_U64(levels, 22);
+    CHECK_OK(wq_queue_metrics(q, &m));
+    CHECK_EQ_U64(m.depth_by_priority_len, WQ_METRICS_PRIORITIES);
+    CHECK(m.depth_by_priority[0].priority == 200);
+    CHECK_EQ_U64(m.depth_by_priority[0].count, 1);
+    CHECK(m.depth_by_priority[WQ_METRICS_PRIORITIES - 1].priority == 55);
+    CHECK_EQ_U64(m.depth_other_priorities, 12 + 3);
+    uint64_t other = 0;
+    for (size_t i = 0; i < levels && i < 32; i++) {
+        if (i < WQ_METRICS_PRIORITIES) {
+            CHECK(m.depth_by_priority[i].priority == priorities[i]);
+            CHECK_EQ_U64(m.depth_by_priority[i].count, lens[i]);
+        } else {
+            other += lens[i];
+        }
+    }
+    CHECK_EQ_U64(m.depth_other_priorities, other);
+    wq_queue_free(q);
+    wq_manual_clock_free(clock);
 }
 
 /* The text has every family of client-go with HELP and TYPE, one series
@@ -309,6 +409,7 @@ static void test_metrics_scrape_while_working(void) {
 void run_metrics_tests(void) {
     RUN_TEST(test_metrics_bucket_bounds);
     RUN_TEST(test_metrics_snapshot);
+    RUN_TEST(test_metrics_depth_by_priority);
     RUN_TEST(test_metrics_unnamed_queue);
     RUN_TEST(test_metrics_prometheus_text);
     RUN_TEST(test_metrics_scrape_while_working);

@@ -5,12 +5,40 @@ use crate::boundary::{arg, boundary, out, slice_out};
 use crate::queue::wq_queue;
 use crate::status::wq_status;
 use std::ffi::c_char;
-use workqueue_core::metrics::{prometheus_text, HistogramSnapshot, MetricsSnapshot, BUCKET_BOUNDS};
+use workqueue_core::metrics::{
+    bounded_priorities, prometheus_text, HistogramSnapshot, MetricsSnapshot, BUCKET_BOUNDS,
+    MAX_PRIORITY_LABELS,
+};
 
 /// How many finite buckets the duration histograms have (client-go's:
 /// 1e-8 s × 10^k up to 10 s). Their upper bounds, in seconds, are
 /// `wq_metrics_bucket_bounds()`.
 pub const WQ_METRICS_BUCKETS: usize = 10;
+
+/// How many priorities `wq_metrics.depth_by_priority` holds: the highest
+/// ones with ready keys; the ready keys at lower priorities are summed in
+/// `wq_metrics.depth_other_priorities`. The same bound as the `priority`
+/// labels of `workqueue_depth_by_priority` in the Prometheus text (this
+/// many numbers, plus `other`).
+pub const WQ_METRICS_PRIORITIES: usize = 15;
+
+/// cbindgen:ignore
+/// cbindgen needs a literal above; this keeps it equal to the core's bound.
+const _: () = assert!(WQ_METRICS_PRIORITIES == MAX_PRIORITY_LABELS - 1);
+
+/// How many keys are ready at one priority (an entry of
+/// `wq_metrics.depth_by_priority`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct wq_priority_depth {
+    /// The priority.
+    pub priority: i32,
+    /// Always 0 (the padding made explicit, so every byte of a
+    /// `wq_metrics` is written and `memcmp` compares the values).
+    pub reserved: u32,
+    /// Ready keys at this priority.
+    pub count: u64,
+}
 
 /// A duration histogram (Prometheus's, with client-go's buckets).
 #[repr(C)]
@@ -69,10 +97,32 @@ pub struct wq_metrics {
     /// `workqueue_longest_running_processor_seconds`: the oldest of those
     /// ages.
     pub longest_running_processor_seconds: f64,
+    /// `workqueue_depth_by_priority`: ready keys (not those waiting for a
+    /// delay or being processed) per priority, highest priority first, for
+    /// the `WQ_METRICS_PRIORITIES` highest priorities with ready keys. The
+    /// first `depth_by_priority_len` entries are filled; the rest are 0.
+    pub depth_by_priority: [wq_priority_depth; WQ_METRICS_PRIORITIES],
+    /// How many entries of `depth_by_priority` are filled (at most
+    /// `WQ_METRICS_PRIORITIES`).
+    pub depth_by_priority_len: usize,
+    /// The ready keys at the priorities beyond those of
+    /// `depth_by_priority`, summed (`workqueue_depth_by_priority` with
+    /// `priority="other"`); 0 when there are none.
+    /// `wq_queue_len_by_priority` lists every priority.
+    pub depth_other_priorities: u64,
 }
 
 impl From<&MetricsSnapshot> for wq_metrics {
     fn from(snapshot: &MetricsSnapshot) -> Self {
+        let (named, other) = bounded_priorities(&snapshot.depth_by_priority);
+        let mut depth_by_priority = [wq_priority_depth::default(); WQ_METRICS_PRIORITIES];
+        for (entry, &(priority, count)) in depth_by_priority.iter_mut().zip(named) {
+            *entry = wq_priority_depth {
+                priority,
+                reserved: 0,
+                count,
+            };
+        }
         wq_metrics {
             depth: snapshot.depth,
             adds: snapshot.adds,
@@ -81,6 +131,9 @@ impl From<&MetricsSnapshot> for wq_metrics {
             work_duration: (&snapshot.work_duration).into(),
             unfinished_work_seconds: snapshot.unfinished_work_seconds,
             longest_running_processor_seconds: snapshot.longest_running_processor_seconds,
+            depth_by_priority,
+            depth_by_priority_len: named.len(),
+            depth_other_priorities: other.unwrap_or(0),
         }
     }
 }
@@ -184,5 +237,33 @@ mod tests {
         assert_eq!(bounds, BUCKET_BOUNDS);
         assert_eq!(bounds[0], 1e-8);
         assert_eq!(bounds[WQ_METRICS_BUCKETS - 1], 10.0);
+    }
+
+    #[test]
+    fn depth_by_priority_is_bounded_like_the_prometheus_text() {
+        let mut snapshot = MetricsSnapshot {
+            depth_by_priority: vec![(5, 2), (0, 1)],
+            ..MetricsSnapshot::default()
+        };
+        let metrics = wq_metrics::from(&snapshot);
+        assert_eq!(metrics.depth_by_priority_len, 2);
+        assert_eq!(metrics.depth_by_priority[0].priority, 5);
+        assert_eq!(metrics.depth_by_priority[0].count, 2);
+        assert_eq!(metrics.depth_by_priority[1].priority, 0);
+        assert_eq!(metrics.depth_by_priority[1].count, 1);
+        assert!(metrics.depth_by_priority[2..]
+            .iter()
+            .all(|entry| *entry == wq_priority_depth::default()));
+        assert_eq!(metrics.depth_other_priorities, 0);
+
+        // 20 priorities, 19 down to 0, with 100 + p ready keys each.
+        snapshot.depth_by_priority = (0..20).rev().map(|p| (p, 100 + p as u64)).collect();
+        let metrics = wq_metrics::from(&snapshot);
+        assert_eq!(metrics.depth_by_priority_len, WQ_METRICS_PRIORITIES);
+        for (i, entry) in metrics.depth_by_priority.iter().enumerate() {
+            assert_eq!(entry.priority, 19 - i as i32);
+            assert_eq!(entry.count, 119 - i as u64);
+        }
+        assert_eq!(metrics.depth_other_priorities, 100 + 101 + 102 + 103 + 104);
     }
 }

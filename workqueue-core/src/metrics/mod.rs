@@ -39,7 +39,7 @@ mod stamp_clock;
 mod tsc;
 
 pub use histogram::{HistogramSnapshot, BUCKET_BOUNDS};
-pub use prometheus::{prometheus_text, MAX_PRIORITY_LABELS};
+pub use prometheus::{bounded_priorities, prometheus_text, MAX_PRIORITY_LABELS};
 pub use queue_metrics::MetricsSnapshot;
 pub use registry::{scheduling_snapshot_all, snapshot_all};
 pub use scheduling::SchedulingPending;

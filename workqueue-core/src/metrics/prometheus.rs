@@ -98,7 +98,12 @@ pub(crate) fn render(queues: &[(String, MetricsSnapshot)]) -> String {
     scalar(&mut out, &RETRIES, &|s| s.retries as f64);
     header(&mut out, &DEPTH_BY_PRIORITY);
     for (name, snapshot) in queues {
-        for (priority, count) in bounded_priorities(&snapshot.depth_by_priority) {
+        let (named, other) = bounded_priorities(&snapshot.depth_by_priority);
+        let labels = named
+            .iter()
+            .map(|(priority, count)| (priority.to_string(), *count))
+            .chain(other.map(|count| ("other".to_owned(), count)));
+        for (priority, count) in labels {
             let _ = writeln!(
                 out,
                 "{}{{name=\"{}\",priority=\"{priority}\"}} {count}",
@@ -110,19 +115,16 @@ pub(crate) fn render(queues: &[(String, MetricsSnapshot)]) -> String {
     out
 }
 
-/// The first `MAX_PRIORITY_LABELS - 1` priorities (highest first) by name,
-/// the rest summed as `other`.
-fn bounded_priorities(depths: &[(i32, u64)]) -> Vec<(String, u64)> {
-    let mut labels: Vec<(String, u64)> = depths
-        .iter()
-        .take(MAX_PRIORITY_LABELS - 1)
-        .map(|(priority, count)| (priority.to_string(), *count))
-        .collect();
-    let rest = depths.get(MAX_PRIORITY_LABELS - 1..).unwrap_or_default();
-    if !rest.is_empty() {
-        labels.push(("other".to_owned(), rest.iter().map(|(_, n)| n).sum()));
-    }
-    labels
+/// The bounding rule of `workqueue_depth_by_priority`, for `depths` as in
+/// [`MetricsSnapshot::depth_by_priority`] (highest priority first): the
+/// first `MAX_PRIORITY_LABELS - 1` priorities, each labelled by its number,
+/// and the ready keys at the priorities beyond them summed (the label
+/// `other`), `None` when there are none. Bindings that carry a bounded
+/// snapshot (the C ABI's `wq_metrics`) use the same rule.
+pub fn bounded_priorities(depths: &[(i32, u64)]) -> (&[(i32, u64)], Option<u64>) {
+    let (named, rest) = depths.split_at(depths.len().min(MAX_PRIORITY_LABELS - 1));
+    let other = (!rest.is_empty()).then(|| rest.iter().map(|&(_, count)| count).sum());
+    (named, other)
 }
 
 fn render_scheduling(out: &mut String, queues: &[(String, SchedulingPending)]) {
@@ -226,10 +228,29 @@ mod tests {
     #[test]
     fn priority_labels_are_bounded() {
         let depths: Vec<(i32, u64)> = (0..40).rev().map(|p| (p, 1)).collect();
-        let labels = bounded_priorities(&depths);
-        assert_eq!(labels.len(), MAX_PRIORITY_LABELS);
-        assert_eq!(labels[0], ("39".to_owned(), 1));
-        assert_eq!(labels[MAX_PRIORITY_LABELS - 1], ("other".to_owned(), 25));
+        let (named, other) = bounded_priorities(&depths);
+        assert_eq!(named.len(), MAX_PRIORITY_LABELS - 1);
+        assert_eq!(named[0], (39, 1));
+        assert_eq!(named[MAX_PRIORITY_LABELS - 2], (25, 1));
+        assert_eq!(other, Some(25));
+        // Exactly as many priorities as named labels: no `other`.
+        let (named, other) = bounded_priorities(&depths[..MAX_PRIORITY_LABELS - 1]);
+        assert_eq!(named.len(), MAX_PRIORITY_LABELS - 1);
+        assert_eq!(other, None);
+        assert_eq!(bounded_priorities(&[]), (&[][..], None));
+        let snapshot = MetricsSnapshot {
+            depth_by_priority: depths,
+            ..MetricsSnapshot::default()
+        };
+        let text = render(&[("q".to_owned(), snapshot)]);
+        assert_eq!(
+            text.matches("workqueue_depth_by_priority{").count(),
+            MAX_PRIORITY_LABELS
+        );
+        assert!(text.contains("workqueue_depth_by_priority{name=\"q\",priority=\"39\"} 1\n"));
+        assert!(text.contains("workqueue_depth_by_priority{name=\"q\",priority=\"25\"} 1\n"));
+        assert!(text.contains("workqueue_depth_by_priority{name=\"q\",priority=\"other\"} 25\n"));
+        assert!(!text.contains("priority=\"24\""));
     }
 
     #[test]
