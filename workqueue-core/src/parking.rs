@@ -4,12 +4,20 @@
 //! state lock, finds nothing, registers as a sleeper and notes the current
 //! broadcast generation, unlocks, then parks here. A thread that changes
 //! the state decides under the state lock whom to wake, unlocks, then
-//! unparks. Nothing is lost in between: an `unpark_one` leaves a permit
+//! unparks. Nothing is lost in between: a claimed wakeup leaves a permit
 //! that the next parker takes even if it arrives late, and a broadcast is
 //! seen by every parker whose noted generation is older.
+//!
+//! Permits carry the generation they were claimed in, and only a sleeper
+//! of that generation takes one. A claim counts only sleepers no wakeup is
+//! on its way to, and a broadcast counts everyone asleep at the time: a
+//! sleeper it covers that took a later permit would leave the sleeper the
+//! permit was claimed for asleep, with nobody counting it as idle (a
+//! getter then slept through the end of a drain).
 
 use crate::clock::{Clock, Timestamp};
 use crate::sync::{lock, wait_timeout, wait_untimed, Condvar, Mutex};
+use std::cmp::Ordering;
 use std::time::{Duration, Instant};
 
 pub(crate) struct Parking {
@@ -18,8 +26,11 @@ pub(crate) struct Parking {
 }
 
 struct Room {
-    /// Wakeups sent to no one in particular, taken by the next to park.
+    /// Wakeups sent to no one in particular, taken by the next sleeper of
+    /// `permit_generation` to park.
     permits: usize,
+    /// The generation the permits were claimed in.
+    permit_generation: u64,
     /// The newest broadcast generation.
     generation: u64,
 }
@@ -29,22 +40,31 @@ impl Parking {
         Parking {
             room: Mutex::new(Room {
                 permits: 0,
+                permit_generation: 0,
                 generation: 0,
             }),
             wakeup: Condvar::new(),
         }
     }
 
-    /// Sleeps until a permit is available (and takes it), a broadcast newer
-    /// than `seen_generation` arrives, or `deadline` passes.
+    /// Sleeps until a permit of `seen_generation` is available (and takes
+    /// it), a broadcast newer than `seen_generation` arrives, or `deadline`
+    /// passes.
     pub(crate) fn park(&self, seen_generation: u64, deadline: Option<Instant>) {
         let mut room = lock(&self.room);
         loop {
-            if room.permits > 0 {
-                room.permits -= 1;
+            // A permit of a later generation was claimed after a broadcast
+            // that covers this sleeper, even if the broadcast has not
+            // arrived yet.
+            if room.generation > seen_generation || room.permit_generation > seen_generation {
+                if room.permits > 0 && room.permit_generation > seen_generation {
+                    // The notification that woke us may have been theirs.
+                    self.wakeup.notify_one();
+                }
                 return;
             }
-            if room.generation > seen_generation {
+            if room.permits > 0 && room.permit_generation == seen_generation {
+                room.permits -= 1;
                 return;
             }
             room = match deadline {
@@ -60,10 +80,30 @@ impl Parking {
         }
     }
 
-    /// Wakes one parked thread, or the next one to park.
-    pub(crate) fn unpark_one(&self) {
-        lock(&self.room).permits += 1;
-        self.wakeup.notify_one();
+    /// Sends wakeups claimed with [`Sleepers::claim`]: each wakes one
+    /// thread parked in their generation, or the next one to park in it.
+    /// Wakeups a broadcast has overtaken since are dropped: the sleepers
+    /// they were for are awake.
+    pub(crate) fn unpark(&self, claimed: Claimed) {
+        if claimed.count == 0 {
+            return;
+        }
+        let mut room = lock(&self.room);
+        if claimed.generation < room.generation {
+            return;
+        }
+        match claimed.generation.cmp(&room.permit_generation) {
+            Ordering::Less => return,
+            Ordering::Equal => room.permits += claimed.count,
+            Ordering::Greater => {
+                room.permit_generation = claimed.generation;
+                room.permits = claimed.count;
+            }
+        }
+        drop(room);
+        for _ in 0..claimed.count {
+            self.wakeup.notify_one();
+        }
     }
 
     /// Wakes every thread parked with a generation older than `generation`.
@@ -126,6 +166,28 @@ pub(crate) struct Sleepers {
     next_ticket: u64,
 }
 
+/// Wakeups claimed under the state lock, to send with [`Parking::unpark`]
+/// once it is released.
+#[must_use]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub(crate) struct Claimed {
+    count: usize,
+    /// The sleepers' broadcast generation at the claim.
+    generation: u64,
+}
+
+impl Claimed {
+    pub(crate) fn count(self) -> usize {
+        self.count
+    }
+
+    /// Adds wakeups claimed later under the same lock.
+    pub(crate) fn merge(&mut self, later: Claimed) {
+        self.count += later.count;
+        self.generation = self.generation.max(later.generation);
+    }
+}
+
 /// One sleep of one thread.
 pub(crate) struct Nap {
     ticket: u64,
@@ -150,11 +212,15 @@ impl Sleepers {
         self.leader = None;
     }
 
-    /// Claims up to `wanted` wakeups; returns how many to send.
-    pub(crate) fn claim(&mut self, wanted: usize) -> usize {
-        let wake = wanted.min(self.idle());
-        self.woken += wake;
-        wake
+    /// Claims up to `wanted` wakeups for sleepers no wakeup is on its way
+    /// to; send them with [`Parking::unpark`].
+    pub(crate) fn claim(&mut self, wanted: usize) -> Claimed {
+        let count = wanted.min(self.idle());
+        self.woken += count;
+        Claimed {
+            count,
+            generation: self.generation,
+        }
     }
 
     /// Claims a wakeup for every sleeper; the generation to broadcast.
@@ -204,5 +270,56 @@ impl Sleepers {
         if self.leader == Some(nap.ticket) {
             self.leader = None;
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// A sleeper a broadcast covers, woken before the broadcast arrives,
+    /// leaves a wakeup claimed after the broadcast to the sleeper it was
+    /// claimed for.
+    #[test]
+    fn a_covered_sleeper_leaves_a_later_permit_alone() {
+        let parking = Parking::new();
+        let mut sleepers = Sleepers::default();
+        let clock = Clock::real();
+        let covered = sleepers.lie_down(Wait::Forever, None, &clock).unwrap();
+        let broadcast = sleepers.claim_all().expect("a sleeper to wake");
+        let later = sleepers.lie_down(Wait::Forever, None, &clock).unwrap();
+        let claimed = sleepers.claim(1);
+        assert_eq!(claimed.count(), 1, "the later sleeper is idle");
+        parking.unpark(claimed);
+
+        parking.park(covered.generation, None); // returns: the broadcast covers it
+        assert_eq!(lock(&parking.room).permits, 1, "the permit is left");
+        parking.park(
+            later.generation,
+            Some(Instant::now() + Duration::from_secs(10)),
+        );
+        assert_eq!(lock(&parking.room).permits, 0, "the later sleeper took it");
+
+        // The broadcast arriving now changes nothing for either.
+        parking.unpark_all(broadcast);
+        sleepers.get_up(&covered);
+        sleepers.get_up(&later);
+        assert_eq!(sleepers.idle(), 0);
+    }
+
+    /// Wakeups a broadcast overtook are dropped instead of waking a later
+    /// sleeper that nobody claimed them for.
+    #[test]
+    fn overtaken_wakeups_are_dropped() {
+        let parking = Parking::new();
+        let mut sleepers = Sleepers::default();
+        let clock = Clock::real();
+        let first = sleepers.lie_down(Wait::Forever, None, &clock).unwrap();
+        let claimed = sleepers.claim(1);
+        let broadcast = sleepers.claim_all().expect("a sleeper to wake");
+        parking.unpark_all(broadcast);
+        parking.unpark(claimed); // late: the broadcast woke its sleeper
+        assert_eq!(lock(&parking.room).permits, 0);
+        parking.park(first.generation, None);
     }
 }

@@ -181,6 +181,36 @@ fn drain_hands_a_dirty_key_to_a_blocked_getter() {
     });
 }
 
+/// Two getters blocked while a drain starts: the drain's broadcast wakes
+/// both, and the dirty key's requeue claims a wakeup for one that went
+/// back to sleep after the broadcast. A getter woken by the broadcast must
+/// leave that wakeup to it: if it took it, the last getter would sleep
+/// through the end of the drain.
+#[test]
+fn a_broadcast_woken_getter_leaves_a_later_wakeup_alone() {
+    model(|| {
+        let queue: Queue<u8> = Queue::new();
+        queue.add(0);
+        let key = queue.get().unwrap();
+        queue.add(0);
+        let busy = Arc::new(AtomicBool::new(false));
+        let version = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::new(AtomicUsize::new(0));
+        let workers = [
+            worker(queue.clone(), busy.clone(), version.clone(), seen.clone()),
+            worker(queue.clone(), busy, version, seen),
+        ];
+        let drain = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.shutdown_with_drain())
+        };
+        queue.done(&key);
+        assert!(drain.join().unwrap());
+        let runs: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+        assert_eq!(runs, 1, "the dirty key ran once more");
+    });
+}
+
 /// A plain shutdown releases a waiting drain, which reports it did not
 /// drain.
 #[test]

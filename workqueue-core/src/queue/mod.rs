@@ -42,7 +42,7 @@ pub use replay::Replayed;
 
 use crate::clock::{Clock, ClockListener, Timestamp};
 use crate::metrics::{self, MetricsSnapshot, MetricsSource, Report};
-use crate::parking::{Parking, Sleepers, Wait};
+use crate::parking::{Claimed, Parking, Sleepers, Wait};
 use crate::rate_limit::RateLimiter;
 use crate::readiness::{Observer, ReadinessObserver};
 use crate::spin_lock::{SpinGuard, SpinLock};
@@ -117,8 +117,8 @@ struct Locked<K> {
 
 impl<K> Locked<K> {
     /// Claims a wakeup for one sleeping getter that no wakeup is on its way to.
-    fn claim_wakeup(&mut self) -> bool {
-        self.getters.claim(1) == 1
+    fn claim_wakeup(&mut self) -> Claimed {
+        self.getters.claim(1)
     }
 
     /// Claims a wakeup for every sleeping getter.
@@ -131,7 +131,7 @@ impl<K> Locked<K> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Wakeup {
     Nobody,
-    One,
+    One(Claimed),
     /// Everyone parked before this generation.
     All(u64),
 }
@@ -146,11 +146,13 @@ impl<K: Key> Locked<K> {
         }
         if self.queue.exhausted() {
             return self.claim_all_wakeups();
-        } else if (self.queue.ready_len() > 0
-            || (!self.getters.has_leader() && !self.queue.delayed.is_empty()))
-            && self.claim_wakeup()
+        } else if self.queue.ready_len() > 0
+            || (!self.getters.has_leader() && !self.queue.delayed.is_empty())
         {
-            return Wakeup::One;
+            let claimed = self.claim_wakeup();
+            if claimed.count() > 0 {
+                return Wakeup::One(claimed);
+            }
         }
         Wakeup::Nobody
     }
@@ -279,14 +281,12 @@ impl<K: Key> Queue<K> {
         while keys.peek().is_some() {
             let mut st = self.shared.state.lock();
             self.promote_due(&mut st);
-            let mut wakeups = 0;
+            let mut wakeups = Claimed::default();
             for key in keys.by_ref().take(LOCK_HOLD_KEYS) {
                 match st.queue.add(key, priority) {
                     Added::Queued => {
                         scheduled += 1;
-                        if st.claim_wakeup() {
-                            wakeups += 1;
-                        }
+                        wakeups.merge(st.claim_wakeup());
                     }
                     Added::MarkedDirty => scheduled += 1,
                     Added::Collapsed | Added::Rejected => {}
@@ -294,9 +294,7 @@ impl<K: Key> Queue<K> {
             }
             self.shared.report_readiness(&mut st);
             drop(st);
-            for _ in 0..wakeups {
-                self.shared.getters.unpark_one();
-            }
+            self.shared.getters.unpark(wakeups);
         }
         scheduled
     }
@@ -307,9 +305,7 @@ impl<K: Key> Queue<K> {
                 self.shared.report_readiness(&mut st);
                 let wake = st.claim_wakeup();
                 drop(st);
-                if wake {
-                    self.shared.getters.unpark_one();
-                }
+                self.shared.getters.unpark(wake);
                 true
             }
             Added::MarkedDirty => true,
@@ -357,9 +353,7 @@ impl<K: Key> Queue<K> {
         self.shared.report_readiness(&mut st);
         let wake = st.claim_wakeup();
         drop(st);
-        if wake {
-            self.shared.getters.unpark_one();
-        }
+        self.shared.getters.unpark(wake);
         true
     }
 
@@ -635,13 +629,13 @@ impl<K: Key> Queue<K> {
     /// or all of them once the queue is exhausted, and the drain waiters
     /// once it has drained.
     fn leave_done(&self, mut st: SpinGuard<'_, Locked<K>>, finished: usize, requeued: usize) {
-        let mut ones = 0;
+        let mut ones = Claimed::default();
         let mut all = Wakeup::Nobody;
         if finished > 0 {
             self.shared.report_readiness(&mut st);
             for _ in 0..requeued.max(1) {
                 match st.wakeup_after_change() {
-                    Wakeup::One => ones += 1,
+                    Wakeup::One(claimed) => ones.merge(claimed),
                     other => {
                         all = other;
                         break;
@@ -655,9 +649,7 @@ impl<K: Key> Queue<K> {
             None
         };
         drop(st);
-        for _ in 0..ones {
-            self.shared.getters.unpark_one();
-        }
+        self.shared.getters.unpark(ones);
         self.shared.wake_getters(all);
         if let Some(generation) = wake_drain {
             self.shared.drain.unpark_all(generation);
@@ -757,7 +749,7 @@ impl<K: Key> Shared<K> {
     fn wake_getters(&self, wakeup: Wakeup) {
         match wakeup {
             Wakeup::Nobody => {}
-            Wakeup::One => self.getters.unpark_one(),
+            Wakeup::One(claimed) => self.getters.unpark(claimed),
             Wakeup::All(generation) => self.getters.unpark_all(generation),
         }
     }

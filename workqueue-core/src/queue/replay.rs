@@ -4,6 +4,7 @@
 
 use super::state::{Added, Finished};
 use super::{Key, Queue};
+use crate::parking::Claimed;
 
 /// A call to replay: `add_with_priority(key, priority)` or `done(&key)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,11 +21,11 @@ impl<K: Key> Queue<K> {
     pub fn replay(&self, calls: impl FnOnce(&mut dyn FnMut(Replayed<K>))) {
         let mut st = self.shared.state.lock();
         self.promote_due(&mut st);
-        let (mut wakeups, mut finished, mut requeued) = (0, 0, 0);
+        let (mut wakeups, mut finished, mut requeued) = (Claimed::default(), 0, 0);
         calls(&mut |call| match call {
             Replayed::Add(key, priority) => {
-                if st.queue.add(key, priority) == Added::Queued && st.claim_wakeup() {
-                    wakeups += 1;
+                if st.queue.add(key, priority) == Added::Queued {
+                    wakeups.merge(st.claim_wakeup());
                 }
             }
             Replayed::Done(key) => match st.queue.done(&key) {
@@ -38,8 +39,6 @@ impl<K: Key> Queue<K> {
         });
         self.shared.report_readiness(&mut st);
         self.leave_done(st, finished, requeued);
-        for _ in 0..wakeups {
-            self.shared.getters.unpark_one();
-        }
+        self.shared.getters.unpark(wakeups);
     }
 }

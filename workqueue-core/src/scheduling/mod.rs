@@ -76,7 +76,7 @@ pub use config::{
 
 use crate::clock::{Clock, ClockListener, Timestamp};
 use crate::metrics::{self, MetricsSource, Report, SchedulingPending};
-use crate::parking::{Parking, Sleepers, Wait};
+use crate::parking::{Claimed, Parking, Sleepers, Wait};
 use crate::queue::Key;
 use crate::readiness::{Observer, ReadinessObserver};
 use crate::spin_lock::{SpinGuard, SpinLock};
@@ -160,9 +160,9 @@ impl<K: Key> Locked<K> {
     /// can take, plus one to time the next timed move if no sleeper is
     /// timed for it. `retime`: the next timed move came earlier, so the
     /// leader's timer is late and a new leader must take over.
-    fn claim_wakeups(&mut self, retime: bool) -> usize {
+    fn claim_wakeups(&mut self, retime: bool) -> Claimed {
         if self.poppers.idle() == 0 {
-            return 0;
+            return Claimed::default();
         }
         if retime {
             self.poppers.depose_leader();
@@ -503,9 +503,7 @@ impl<K: Key> SchedulingQueue<K> {
         };
         let wake = st.claim_wakeups(retime);
         drop(st);
-        for _ in 0..wake {
-            self.shared.poppers.unpark_one();
-        }
+        self.shared.poppers.unpark(wake);
     }
 
     fn promote(&self, st: &mut Locked<K>) {
@@ -542,9 +540,7 @@ impl<K: Key> SchedulingQueue<K> {
         self.shared.report_readiness(&mut st);
         let wake = st.claim_wakeups(false);
         drop(st);
-        for _ in 0..wake {
-            self.shared.poppers.unpark_one();
-        }
+        self.shared.poppers.unpark(wake);
     }
 
     /// Sleeps once. Returns the guard in `Err` when the wait was already over.
