@@ -162,23 +162,7 @@ fn drain_waits_for_a_done_from_another_thread() {
 /// and a getter blocked meanwhile takes it instead of seeing shutdown.
 #[test]
 fn drain_hands_a_dirty_key_to_a_blocked_getter() {
-    model(|| {
-        let queue: Queue<u8> = Queue::new();
-        queue.add(0);
-        let key = queue.get().unwrap();
-        queue.add(0);
-        let busy = Arc::new(AtomicBool::new(false));
-        let version = Arc::new(AtomicUsize::new(0));
-        let seen = Arc::new(AtomicUsize::new(0));
-        let handle = worker(queue.clone(), busy, version, seen);
-        let drain = {
-            let queue = queue.clone();
-            thread::spawn(move || queue.shutdown_with_drain())
-        };
-        queue.done(&key);
-        assert!(drain.join().unwrap());
-        assert_eq!(handle.join().unwrap(), 1, "the dirty key ran once more");
-    });
+    model(|| drain_a_dirty_key(1));
 }
 
 /// Two getters blocked while a drain starts: the drain's broadcast wakes
@@ -188,27 +172,31 @@ fn drain_hands_a_dirty_key_to_a_blocked_getter() {
 /// through the end of the drain.
 #[test]
 fn a_broadcast_woken_getter_leaves_a_later_wakeup_alone() {
-    model(|| {
-        let queue: Queue<u8> = Queue::new();
-        queue.add(0);
-        let key = queue.get().unwrap();
-        queue.add(0);
-        let busy = Arc::new(AtomicBool::new(false));
-        let version = Arc::new(AtomicUsize::new(0));
-        let seen = Arc::new(AtomicUsize::new(0));
-        let workers = [
-            worker(queue.clone(), busy.clone(), version.clone(), seen.clone()),
-            worker(queue.clone(), busy, version, seen),
-        ];
-        let drain = {
-            let queue = queue.clone();
-            thread::spawn(move || queue.shutdown_with_drain())
-        };
-        queue.done(&key);
-        assert!(drain.join().unwrap());
-        let runs: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
-        assert_eq!(runs, 1, "the dirty key ran once more");
-    });
+    model(|| drain_a_dirty_key(2));
+}
+
+/// `workers` workers and a drain, while this thread finishes a key that
+/// was added again during its run: the drain completes, every worker
+/// returns, and the key ran once more.
+fn drain_a_dirty_key(workers: usize) {
+    let queue: Queue<u8> = Queue::new();
+    queue.add(0);
+    let key = queue.get().unwrap();
+    queue.add(0);
+    let busy = Arc::new(AtomicBool::new(false));
+    let version = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..workers)
+        .map(|_| worker(queue.clone(), busy.clone(), version.clone(), seen.clone()))
+        .collect();
+    let drain = {
+        let queue = queue.clone();
+        thread::spawn(move || queue.shutdown_with_drain())
+    };
+    queue.done(&key);
+    assert!(drain.join().unwrap());
+    let runs: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(runs, 1, "the dirty key ran once more");
 }
 
 /// A plain shutdown releases a waiting drain, which reports it did not
