@@ -147,7 +147,7 @@ test-c-valgrind: $(C_BUILD)/wq_test
 # when missing): undefined behaviour in the pointer handling fails them.
 # The fd test is skipped there (no timerfd in Miri).
 test-ffi-miri:
-	@if [ -n "$(NIGHTLY_SYSROOT)" ] && { rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^miri' || \
+	@if [ -n "$(NIGHTLY_SYSROOT)" ] && { [ "$$(rustup component list --toolchain nightly --installed 2>/dev/null | grep -c '^miri\|^rust-src')" = 2 ] || \
 	      rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1; }; then \
 	  CARGO_TARGET_DIR=target/miri $(CARGO) +nightly miri test -p workqueue-ffi; \
 	else \

@@ -262,3 +262,30 @@ fn a_semaphore_release_wakes_a_blocked_acquire() {
         assert_eq!(semaphore.available(), 0);
     });
 }
+
+/// A getter still waking from a broadcast (a manual clock step) must not
+/// keep the permit an add sent to a getter that lay down after it: the
+/// second getter would sleep on with its key ready, `woken` counting a
+/// wakeup that never comes.
+#[test]
+fn a_broadcast_woken_getter_does_not_take_another_getters_permit() {
+    model(|| {
+        let clock = ManualClock::new();
+        let queue: Queue<u8> = Queue::builder().clock(&clock).build();
+        let getters: Vec<_> = (0..2)
+            .map(|_| {
+                let queue = queue.clone();
+                thread::spawn(move || {
+                    let key = queue.get().unwrap();
+                    queue.done(&key);
+                })
+            })
+            .collect();
+        clock.step(Duration::from_secs(1));
+        queue.add(1);
+        queue.add(2);
+        for getter in getters {
+            getter.join().unwrap();
+        }
+    });
+}

@@ -73,8 +73,16 @@ struct RingQueue {
 
 impl RingQueue {
     fn new() -> RingQueue {
+        RingQueue::on_clock(null())
+    }
+
+    /// A queue on `clock` (NULL: the real clock), which must outlive it.
+    fn on_clock(clock: *const wq_manual_clock) -> RingQueue {
         let ring = Ring::new();
-        let options = queue_options(null(), ring.0);
+        let options = wq_queue_options {
+            clock,
+            ..queue_options(null(), ring.0)
+        };
         let mut queue = null_mut();
         // SAFETY: valid options (ring memory that outlives the queue) and
         // out-pointer.
@@ -454,9 +462,11 @@ fn a_submitted_priority_is_add_with_priority() {
 /// and a producer that follows the protocol calls instead.
 #[test]
 fn a_submitted_add_keeps_its_place_before_a_key_that_comes_due_later() {
-    let by_ring = RingQueue::new();
-    let by_call = RingQueue::new();
-    let order = |rq: &RingQueue, submit: bool| {
+    let order = |submit: bool| {
+        let mut clock = null_mut();
+        // SAFETY: a valid out-pointer.
+        assert_eq!(unsafe { wq_manual_clock_new(&mut clock) }, wq_status::Ok);
+        let rq = RingQueue::on_clock(clock);
         let (q, p) = (rq.queue(), rq.producer());
         // SAFETY: a live queue.
         let status = unsafe { wq_queue_add_after(q.0, 1, 20_000_000, null_mut()) };
@@ -470,14 +480,21 @@ fn a_submitted_add_keeps_its_place_before_a_key_that_comes_due_later() {
             ));
         }
         q.add(2);
-        thread::sleep(Duration::from_millis(40)); // 1 is due now
+        // SAFETY: a live clock. 1 is due now.
+        assert_eq!(
+            unsafe { wq_manual_clock_step(clock, 40_000_000) },
+            wq_status::Ok
+        );
         let order = [q.get(WQ_NO_WAIT), q.get(WQ_NO_WAIT)];
         assert_eq!(p.waiters(), 0, "no key waits for a delay any more");
+        drop(rq);
+        // SAFETY: a live clock, no queue on it any more.
+        unsafe { wq_manual_clock_free(clock) };
         order
     };
-    let by_call = order(&by_call, false);
+    let by_call = order(false);
     assert_eq!(by_call, [Ok(2), Ok(1)]);
-    assert_eq!(order(&by_ring, true), by_call);
+    assert_eq!(order(true), by_call);
 }
 
 #[test]
