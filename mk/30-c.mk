@@ -6,8 +6,10 @@
 #                        header alone as C11 and C++17, twice included),
 #                        test-ffi-rust (the extern functions from Rust),
 #                        test-c (the C suite), test-c-asan (ASan+UBSan),
-#                        test-c-install (install + pkg-config) and
-#                        demo-c-valgrind (the demos, zero leaks)
+#                        test-c-tsan (TSan; with nightly Rust over an
+#                        instrumented library too), test-c-install
+#                        (install + pkg-config) and demo-c-valgrind (the
+#                        demos, zero leaks)
 #   make test-sanitize   ASan+UBSan, TSan, Valgrind over demos and tests,
 #                        and the Rust tests of the ABI under Miri
 #   make demo-c          the hello, controller and event-loop demos, in C
@@ -17,7 +19,7 @@
 #   make install PREFIX=/usr/local [DESTDIR=...]
 
 BUILD_TARGETS += build-c
-TEST_TARGETS += test-ffi-rust test-c test-c-asan test-c-install demo-c-valgrind
+TEST_TARGETS += test-ffi-rust test-c test-c-asan test-c-tsan test-c-install demo-c-valgrind
 DEMO_TARGETS += demo-c
 BENCH_TARGETS += bench-c
 LINT_TARGETS += check-header
