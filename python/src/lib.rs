@@ -43,7 +43,9 @@ mod _workqueue {
         PyFastSlow, PyMaxOf, PyMaxWait, PyRateLimiter,
     };
     #[pymodule_export]
-    use crate::metrics::{_scheduling_snapshot_all, _snapshot_all, prometheus_text};
+    use crate::metrics::{
+        _bounded_priorities, _scheduling_snapshot_all, _snapshot_all, prometheus_text,
+    };
     #[pymodule_export]
     use crate::parallel::{_run_workers, parallelize, WorkerReport};
     #[pymodule_export]

@@ -47,6 +47,15 @@ pub fn _scheduling_snapshot_all(py: Python<'_>) -> Vec<(String, (u64, u64, u64, 
         .collect()
 }
 
+/// ``(named, other)``: the bounding rule of ``workqueue_depth_by_priority``
+/// over ``(priority, ready keys)`` pairs, highest priority first (the
+/// core's, shared with the Prometheus text and C's ``wq_metrics``).
+#[pyfunction]
+pub fn _bounded_priorities(depths: Vec<(i32, u64)>) -> (Vec<(i32, u64)>, Option<u64>) {
+    let (named, other) = metrics::bounded_priorities(&depths);
+    (named.to_vec(), other)
+}
+
 /// Registers the constants the Python side needs.
 pub fn add_constants(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("_BUCKET_BOUNDS", metrics::BUCKET_BOUNDS.to_vec())?;

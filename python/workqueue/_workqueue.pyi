@@ -29,6 +29,7 @@ __all__ = [
     "WithMaxWaitRateLimiter",
     "WorkerReport",
     "__version__",
+    "_bounded_priorities",
     "_run_workers",
     "_scheduling_snapshot_all",
     "_snapshot_all",
@@ -236,6 +237,9 @@ def parallelize(
 def prometheus_text() -> str: ...
 def _snapshot_all() -> list[tuple[str, _RawMetrics]]: ...
 def _scheduling_snapshot_all() -> list[tuple[str, tuple[int, int, int, int]]]: ...
+def _bounded_priorities(
+    depths: list[tuple[int, int]],
+) -> tuple[list[tuple[int, int]], int | None]: ...
 def _run_workers(
     queue: Queue[Any],
     handler: Callable[[Any], object],

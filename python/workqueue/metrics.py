@@ -209,11 +209,11 @@ def _go_float(value: float) -> str:
     return f"{'-' if sign else ''}{mantissa}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
 
 
-def _bounded_priorities(depths: tuple[tuple[int, int], ...]) -> list[tuple[str, int]]:
-    labels = [(str(priority), count) for priority, count in depths[: MAX_PRIORITY_LABELS - 1]]
-    rest = depths[MAX_PRIORITY_LABELS - 1 :]
-    if rest:
-        labels.append(("other", sum(count for _, count in rest)))
+def _priority_labels(depths: tuple[tuple[int, int], ...]) -> list[tuple[str, int]]:
+    named, other = _workqueue._bounded_priorities(list(depths))
+    labels = [(str(priority), count) for priority, count in named]
+    if other is not None:
+        labels.append(("other", other))
     return labels
 
 
@@ -288,7 +288,7 @@ class WorkqueueCollector:
                 unfinished.add_metric([name], m.unfinished_work_seconds)
                 longest.add_metric([name], m.longest_running_processor_seconds)
                 retries.add_metric([name], m.retries)
-                for priority, count in _bounded_priorities(m.depth_by_priority):
+                for priority, count in _priority_labels(m.depth_by_priority):
                     by_priority.add_metric([name, priority], count)
             yield from (
                 depth,
