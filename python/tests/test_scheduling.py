@@ -502,8 +502,12 @@ def test_defaults_are_kube_schedulers() -> None:
 
 # --- Ctrl-C ------------------------------------------------------------------------------
 
+# The child restores Python's Ctrl-C handler: a parent started in the
+# background by a non-interactive shell passes SIGINT on ignored, and Python
+# then installs none.
 SIGINT_CHILD = """
-import sys, time, workqueue
+import signal, sys, time, workqueue
+signal.signal(signal.SIGINT, signal.default_int_handler)
 q = workqueue.SchedulingQueue()
 blocking = {
     "pop": lambda: q.pop(),

@@ -280,8 +280,12 @@ def test_a_drain_on_the_main_thread_times_out() -> None:
 
 # --- Ctrl-C ---------------------------------------------------------------------------
 
+# The child restores Python's Ctrl-C handler: a parent started in the
+# background by a non-interactive shell passes SIGINT on ignored, and Python
+# then installs none.
 SIGINT_CHILD = """
-import sys, time, workqueue
+import signal, sys, time, workqueue
+signal.signal(signal.SIGINT, signal.default_int_handler)
 q = workqueue.Queue()
 sem = workqueue.Semaphore(1)
 sem.acquire()
