@@ -230,11 +230,16 @@ static void test_drain_waits(void) {
     atomic_init(&d.returned, 0);
     pthread_t thread;
     pthread_create(&thread, NULL, drain, &d);
-    wq_test_sleep_ms(50);
-    CHECK(atomic_load(&d.returned) == 0);
+    /* Until the drainer has shut the queue down (a loaded machine may run
+       it late); it must then be waiting. */
     bool shutting_down = false;
-    CHECK_OK(wq_queue_shutting_down(q, &shutting_down));
+    for (int waited = 0; !shutting_down && waited < 5000; waited++) {
+        CHECK_OK(wq_queue_shutting_down(q, &shutting_down));
+        if (!shutting_down) wq_test_sleep_ms(1);
+    }
     CHECK(shutting_down);
+    wq_test_sleep_ms(20);
+    CHECK(atomic_load(&d.returned) == 0);
     CHECK_OK(wq_queue_done(q, 1, NULL));
     wq_test_sleep_ms(20);
     CHECK(atomic_load(&d.returned) == 0); /* key 2 is still queued */

@@ -260,17 +260,23 @@ fn workers_return_cleanly_on_shutdown_with_drain() {
 fn run_returns_on_plain_shutdown() {
     let queue = fast_queue();
     let (tx, rx) = mpsc::channel();
+    let (ran, runs) = mpsc::channel();
     {
         let queue = queue.clone();
         thread::spawn(move || {
-            let report = WorkerPool::new(2)
-                .unwrap()
-                .run(&queue, |_key: &u32| Err::<(), _>("always"));
+            let report = WorkerPool::new(2).unwrap().run(&queue, |_key: &u32| {
+                let _ = ran.send(());
+                Err::<(), _>("always")
+            });
             let _ = tx.send(report);
         });
     }
     queue.add(9);
-    thread::sleep(Duration::from_millis(20));
+    // A second run comes from an accepted retry (a queue shutting down
+    // refuses a retry, uncounted).
+    for run in ["a first run", "a retry"] {
+        runs.recv_timeout(LONG).expect(run);
+    }
     queue.shutdown();
     let report = rx
         .recv_timeout(LONG)
