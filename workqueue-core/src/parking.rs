@@ -84,10 +84,14 @@ impl Parking {
     /// thread parked in their generation, or the next one to park in it.
     /// Wakeups a broadcast has overtaken since are dropped: the sleepers
     /// they were for are awake.
+    #[inline]
     pub(crate) fn unpark(&self, claimed: Claimed) {
-        if claimed.count == 0 {
-            return;
+        if claimed.count > 0 {
+            self.send(claimed);
         }
+    }
+
+    fn send(&self, claimed: Claimed) {
         let mut room = lock(&self.room);
         if claimed.generation < room.generation {
             return;
@@ -177,11 +181,13 @@ pub(crate) struct Claimed {
 }
 
 impl Claimed {
+    #[inline]
     pub(crate) fn count(self) -> usize {
         self.count
     }
 
     /// Adds wakeups claimed later under the same lock.
+    #[inline]
     pub(crate) fn merge(&mut self, later: Claimed) {
         self.count += later.count;
         self.generation = self.generation.max(later.generation);
@@ -198,6 +204,7 @@ pub(crate) struct Nap {
 
 impl Sleepers {
     /// Sleepers no wakeup is on its way to.
+    #[inline]
     pub(crate) fn idle(&self) -> usize {
         self.sleeping.saturating_sub(self.woken)
     }
@@ -214,6 +221,7 @@ impl Sleepers {
 
     /// Claims up to `wanted` wakeups for sleepers no wakeup is on its way
     /// to; send them with [`Parking::unpark`].
+    #[inline]
     pub(crate) fn claim(&mut self, wanted: usize) -> Claimed {
         let count = wanted.min(self.idle());
         self.woken += count;
