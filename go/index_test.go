@@ -56,7 +56,7 @@ func checkIndex(t *testing.T, sh *shard[int], model map[int]uint64, hash func(in
 			t.Fatalf("lookup(%d) = %x, %v; want %x, %v", k, id, ok, want, has)
 		}
 		if ok {
-			if key, found := sh.keyLocked(id); !found || key != k {
+			if key, found := sh.keyOf(id); !found || key != k {
 				t.Fatalf("id %x of %d resolves to %d, %v", id, k, key, found)
 			}
 		}

@@ -22,9 +22,10 @@ import (
 // Two locks per shard. mu guards the index; a queue holds it across its call
 // into the library (see Typed.add), so that an add, or a done and its
 // check of wq_queue_holds, is atomic with the creation or removal of the
-// entry. slotMu guards the slot table and is held for a few instructions:
-// resolving the id a getter just received never waits behind another
-// goroutine's call into the library.
+// entry. slotMu guards the slot table and is held for a few instructions.
+// Getters take neither: they resolve ids through records the shard
+// publishes (published.go), so a get never waits behind another
+// goroutine's add, done or call into the library.
 //
 // The size stays bounded because an entry is removed as soon as the
 // library no longer holds its id, a shard's index shrinks with its
@@ -58,6 +59,8 @@ type shard[T comparable] struct {
 	peak  int   // largest count since the slots were last trimmed
 	sweep int   // count at which a limiter's shard checks for stale entries
 
+	records atomic.Pointer[published[T]] // what getters read (published.go); written under mu
+
 	slotMu sync.Mutex // guards slots, free, gen, retired
 	slots  []slot[T]
 	free   []uint32
@@ -90,28 +93,22 @@ type retirement struct {
 }
 
 type slot[T comparable] struct {
-	key   T
-	tag   uint32 // the key's tag in the index (to find its cell)
-	gen   uint32
-	live  bool
-	flags uint8 // the scheduling queue's per-item state (see squeue.go)
-	// idle (1): retired, the library does not hold the id. Read and
-	// written atomically (see isIdle), with mu held to write it.
-	idle      uint32
+	key T
+	// record: the entry's published record (published.go), which also
+	// holds whether it is idle; nil while the slot is free.
+	record    *record[T]
+	tag       uint32 // the key's tag in the index (to find its cell)
+	gen       uint32
+	live      bool
+	flags     uint8  // the scheduling queue's per-item state (see squeue.go)
 	retiredNo uint32 // the sequence number of its latest retirement
 }
 
-// isIdle reads idle. Getters read it under slotMu only, while an add
-// clears it under mu only (an add must not wait for slotMu on its way).
-func (s *slot[T]) isIdle() bool { return atomic.LoadUint32(&s.idle) != 0 }
+// isIdle reports whether the entry is retired: the library does not hold
+// its id. Getters read it without a lock; it is written under mu.
+func (s *slot[T]) isIdle() bool { return s.record.idle.Load() }
 
-func (s *slot[T]) setIdle(idle bool) {
-	var v uint32
-	if idle {
-		v = 1
-	}
-	atomic.StoreUint32(&s.idle, v)
-}
+func (s *slot[T]) setIdle(idle bool) { s.record.idle.Store(idle) }
 
 // maxIdle is how many idle entries a shard keeps.
 const maxIdle = 32
@@ -173,15 +170,6 @@ func (in *interner[T]) hash(key T) uint64 {
 // shardOfID is the shard that made id.
 func (in *interner[T]) shardOfID(id uint64) *shard[T] {
 	return &in.shards[(id>>slotBits)&in.mask]
-}
-
-// keyOf resolves an id made by this interner; false when its entry is gone.
-func (in *interner[T]) keyOf(id uint64) (T, bool) {
-	sh := in.shardOfID(id)
-	sh.slotMu.Lock()
-	key, ok := sh.keyLocked(id)
-	sh.slotMu.Unlock()
-	return key, ok
 }
 
 // len counts the entries of items the library holds (not idle ones).
@@ -264,8 +252,10 @@ func (sh *shard[T]) intern(key T, h uint64) (id uint64, created bool) {
 	s.flags = 0
 	s.gen = sh.gen
 	sh.gen = (sh.gen + 1) & genMask
+	s.record = &record[T]{key: key, gen: s.gen}
 	id = sh.idOf(idx)
 	sh.slotMu.Unlock()
+	sh.publish(idx, s.record)
 	sh.place(idx, h, at)
 	sh.peak = max(sh.peak, sh.count)
 	return id, true
@@ -322,15 +312,6 @@ func (sh *shard[T]) setFlags(id uint64, set, clear uint8) {
 	if s := sh.slotOf(id); s != nil {
 		s.flags = s.flags&^clear | set
 	}
-}
-
-// keyLocked resolves id; slotMu is held (mu need not be).
-func (sh *shard[T]) keyLocked(id uint64) (T, bool) {
-	if s := sh.slotOf(id); s != nil {
-		return s.key, true
-	}
-	var zero T
-	return zero, false
 }
 
 // retire is remove for an item whose run the library has just finished
@@ -428,6 +409,8 @@ func (sh *shard[T]) removeLocked(id uint64) bool {
 	sh.unplace(idx, s.tag)
 	var zero T
 	s.key = zero // let the key be collected
+	s.record = nil
+	sh.publish(idx, nil)
 	s.live = false
 	sh.free = append(sh.free, idx)
 	if sh.count == 0 && cap(sh.slots) > 64 {
@@ -457,6 +440,7 @@ func (sh *shard[T]) ids(dst []uint64) []uint64 {
 func (sh *shard[T]) rebuild(empty bool) {
 	if empty || sh.count == 0 {
 		sh.resize(0)
+		sh.records.Store(nil)
 		sh.count = 0
 		sh.slots = nil
 		sh.free = nil
@@ -474,6 +458,7 @@ func (sh *shard[T]) rebuild(empty bool) {
 	slots := make([]slot[T], hi+1)
 	copy(slots, sh.slots[:hi+1])
 	sh.slots = slots
+	sh.republish(hi + 1)
 	var free []uint32
 	for i := range slots {
 		if !slots[i].live {

@@ -317,7 +317,7 @@ type batchScratch struct {
 	hash    []uint64 // per item: its hash (AddBatch, DoneBatch)
 	compact []uint64 // the ids passed to the library (DoneBatch)
 	held    []bool   // per compact id: the library still holds it
-	found   []bool   // resolve: per id, whether it resolved
+	retire  []bool   // DoneBatch: per item, whether its entry goes idle
 	created []int32  // AddBatch: indexes of items whose entry is new
 }
 
@@ -333,7 +333,7 @@ func (q *Typed[T]) scratch(n int) *batchScratch {
 		sc.hash = make([]uint64, n)
 		sc.compact = make([]uint64, 0, n)
 		sc.held = make([]bool, n)
-		sc.found = make([]bool, n)
+		sc.retire = make([]bool, n)
 	}
 	sc.ids = sc.ids[:n]
 	sc.compact, sc.created = sc.compact[:0], sc.created[:0]
@@ -662,43 +662,14 @@ func (q *Typed[T]) getBatch(ctx context.Context, dst []T, maxItems int, timeout 
 }
 
 // resolve appends the items of ids, in order, skipping ids whose entry is
-// gone; each shard's slot lock is taken once.
+// gone (another goroutine's Done finished those runs already).
 func (q *Typed[T]) resolve(dst []T, ids []uint64) []T {
-	if len(ids) == 0 {
-		return dst
-	}
-	sc := q.scratch(len(ids))
-	defer q.scratchPool.Put(sc)
-	q.group(sc, len(ids), func(i int) uint64 { return (ids[i] >> slotBits) & q.ids.mask })
 	base := len(dst)
-	dst = slices.Grow(dst, len(ids))[:base+len(ids)]
-	found := sc.found[:len(ids)]
-	missing := false
-	var locked *shard[T]
-	for _, i := range sc.order[:len(ids)] {
-		sh := &q.ids.shards[sc.shard[i]]
-		if sh != locked {
-			if locked != nil {
-				locked.slotMu.Unlock()
-			}
-			locked = sh
-			sh.slotMu.Lock()
+	dst = slices.Grow(dst, len(ids))
+	for _, id := range ids {
+		if key, ok := q.ids.keyOf(id); ok {
+			dst = append(dst, key)
 		}
-		dst[base+int(i)], found[i] = sh.keyLocked(ids[i])
-		missing = missing || !found[i]
-	}
-	locked.slotMu.Unlock()
-	if missing {
-		// Another goroutine's Done finished these runs already.
-		out := base
-		for i := range ids {
-			if found[i] {
-				dst[out] = dst[base+i]
-				out++
-			}
-		}
-		clear(dst[out:])
-		dst = dst[:out]
 	}
 	if q.m != nil {
 		q.m.gotMany(dst[base:])
@@ -815,7 +786,7 @@ func (q *Typed[T]) DoneBatch(items []T) int {
 		done, st := queueDoneBatch(h.ptr, sc.compact)
 		check("wq_queue_done_batch", st)
 		check("wq_queue_holds_batch", queueHoldsBatch(h.ptr, sc.compact, sc.held))
-		retire := sc.found[:len(items)] // per item: its entry goes idle
+		retire := sc.retire[:len(items)]
 		j := 0
 		for i, id := range sc.ids {
 			retire[i] = id != notInterned && !sc.held[j]
