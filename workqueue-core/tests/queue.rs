@@ -11,7 +11,10 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-use workqueue_core::{GetError, ManualClock, Queue, Readiness, ReadinessObserver};
+use workqueue_core::{GetError, ManualClock, Queue};
+
+mod common;
+use common::{Recorder, NOT_READY, READY};
 
 /// How long a blocked call gets to show it is still blocked.
 const SHORT: Duration = Duration::from_millis(50);
@@ -764,30 +767,6 @@ fn one_step_serves_several_blocked_getters() {
 }
 
 // ----------------------------------------------------------- Readiness
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<Readiness>>);
-
-impl ReadinessObserver for Recorder {
-    fn readiness_changed(&self, readiness: Readiness) {
-        self.0.lock().unwrap().push(readiness);
-    }
-}
-
-impl Recorder {
-    fn take(&self) -> Vec<Readiness> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-const READY: Readiness = Readiness {
-    ready: true,
-    next_delayed_in: None,
-};
-const NOT_READY: Readiness = Readiness {
-    ready: false,
-    next_delayed_in: None,
-};
 
 /// Ready/not-ready transitions are reported once each, as they happen,
 /// including a manual clock step that makes a delayed key due.

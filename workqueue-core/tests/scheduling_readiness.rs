@@ -2,39 +2,18 @@
 //! `apop` and Go's `PopWithContext` wait on): "would a pop return at once?"
 //! and, on the real clock, when the next timed move is due.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 use workqueue_core::scheduling::Place;
-use workqueue_core::{ManualClock, Readiness, ReadinessObserver, SchedulingQueue};
+use workqueue_core::{ManualClock, SchedulingQueue};
+
+mod common;
+use common::{Recorder, NOT_READY, READY};
 
 const SECOND: Duration = Duration::from_secs(1);
 /// How long a test waits for something that must happen.
 const PATIENCE: Duration = Duration::from_secs(10);
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<Readiness>>);
-
-impl ReadinessObserver for Recorder {
-    fn readiness_changed(&self, readiness: Readiness) {
-        self.0.lock().unwrap().push(readiness);
-    }
-}
-
-impl Recorder {
-    fn take(&self) -> Vec<Readiness> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-const READY: Readiness = Readiness {
-    ready: true,
-    next_delayed_in: None,
-};
-const NOT_READY: Readiness = Readiness {
-    ready: false,
-    next_delayed_in: None,
-};
 
 fn observed_manual_queue(
     pop_from_backoff: bool,

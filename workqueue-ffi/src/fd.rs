@@ -11,10 +11,33 @@
 //! disarming makes the fd unreadable at once. Nobody reads the fd: that
 //! would clear its readability while keys are still ready.
 
+use crate::status::wq_status;
+use once_cell::sync::OnceCell;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 use std::time::Duration;
 use workqueue_core::{Readiness, ReadinessObserver};
+
+/// Where a queue keeps its fd once made.
+pub(crate) type FdCell = OnceCell<Arc<TimerFd>>;
+
+/// The fd in `cell`, made on the first call and handed to `observe`, which
+/// has the queue report its readiness to it from then on.
+pub(crate) fn readiness_fd(
+    cell: &FdCell,
+    observe: impl FnOnce(Arc<TimerFd>),
+) -> Result<RawFd, wq_status> {
+    let timer = cell.get_or_try_init(|| {
+        let timer = Arc::new(TimerFd::new()?);
+        observe(timer.clone());
+        Ok::<_, io::Error>(timer)
+    });
+    // `errno` is still set from the failed system call.
+    timer
+        .map(|timer| timer.raw())
+        .map_err(|_| wq_status::SystemError)
+}
 
 /// A timerfd owned by a queue; closed when the queue is freed.
 pub(crate) struct TimerFd {

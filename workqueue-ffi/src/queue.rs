@@ -31,7 +31,7 @@ pub struct wq_queue {
     /// Unnamed queues only (see `wq_queue_submissions`).
     submissions: Option<Submissions>,
     #[cfg(target_os = "linux")]
-    fd: once_cell::sync::OnceCell<std::sync::Arc<crate::fd::TimerFd>>,
+    fd: crate::fd::FdCell,
 }
 
 impl wq_queue {
@@ -183,7 +183,7 @@ pub unsafe extern "C" fn wq_queue_new(
             submissions,
             name,
             #[cfg(target_os = "linux")]
-            fd: once_cell::sync::OnceCell::new(),
+            fd: crate::fd::FdCell::new(),
         }));
         Ok(())
     })
@@ -705,20 +705,14 @@ pub unsafe extern "C" fn wq_queue_fd(queue: *mut wq_queue, out_fd: *mut c_int) -
 
 #[cfg(target_os = "linux")]
 fn queue_fd(queue: &wq_queue) -> Result<c_int, wq_status> {
-    let timer = queue.fd.get_or_try_init(|| {
-        let timer = std::sync::Arc::new(crate::fd::TimerFd::new()?);
+    crate::fd::readiness_fd(&queue.fd, |timer| {
         // Whoever polls the fd waits without a call: submitted keys would
         // not reach it.
         if let Some(submissions) = queue.submissions() {
             submissions.wait_forever();
         }
-        queue.queue().observe_readiness(timer.clone());
-        Ok::<_, std::io::Error>(timer)
-    });
-    // `errno` is still set from the failed system call.
-    timer
-        .map(|timer| timer.raw())
-        .map_err(|_| wq_status::SystemError)
+        queue.queue().observe_readiness(timer);
+    })
 }
 
 #[cfg(not(target_os = "linux"))]

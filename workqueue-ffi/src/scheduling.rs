@@ -36,7 +36,7 @@ use workqueue_core::scheduling::{Place, PopError, SchedulingQueue};
 pub struct wq_squeue {
     queue: SchedulingQueue<u64>,
     #[cfg(target_os = "linux")]
-    fd: once_cell::sync::OnceCell<std::sync::Arc<crate::fd::TimerFd>>,
+    fd: crate::fd::FdCell,
 }
 
 /// How to build a scheduling queue; pass NULL to `wq_squeue_new` for
@@ -168,7 +168,7 @@ pub unsafe extern "C" fn wq_squeue_new(
         out_queue.write(into_handle(wq_squeue {
             queue,
             #[cfg(target_os = "linux")]
-            fd: once_cell::sync::OnceCell::new(),
+            fd: crate::fd::FdCell::new(),
         }));
         Ok(())
     })
@@ -663,15 +663,7 @@ pub unsafe extern "C" fn wq_squeue_fd(queue: *mut wq_squeue, out_fd: *mut c_int)
 
 #[cfg(target_os = "linux")]
 fn squeue_fd(queue: &wq_squeue) -> Result<c_int, wq_status> {
-    let timer = queue.fd.get_or_try_init(|| {
-        let timer = std::sync::Arc::new(crate::fd::TimerFd::new()?);
-        queue.queue.observe_readiness(timer.clone());
-        Ok::<_, std::io::Error>(timer)
-    });
-    // `errno` is still set from the failed system call.
-    timer
-        .map(|timer| timer.raw())
-        .map_err(|_| wq_status::SystemError)
+    crate::fd::readiness_fd(&queue.fd, |timer| queue.queue.observe_readiness(timer))
 }
 
 #[cfg(not(target_os = "linux"))]
