@@ -40,7 +40,7 @@ func (sh *shard[T]) find(key T, h uint64) (idx uint32, at uint32, ok bool) {
 		if c.slot == 0 {
 			return 0, at, false
 		}
-		if c.tag == tag && sh.slots[c.slot-1].key == key {
+		if c.tag == tag && sh.slots[c.slot-1].record.key == key {
 			return c.slot - 1, at, true
 		}
 	}

@@ -93,9 +93,8 @@ type retirement struct {
 }
 
 type slot[T comparable] struct {
-	key T
-	// record: the entry's published record (published.go), which also
-	// holds whether it is idle; nil while the slot is free.
+	// record: the entry's published record (published.go): its key, and
+	// whether it is idle; nil while the slot is free.
 	record    *record[T]
 	tag       uint32 // the key's tag in the index (to find its cell)
 	gen       uint32
@@ -246,7 +245,6 @@ func (sh *shard[T]) intern(key T, h uint64) (id uint64, created bool) {
 		sh.slots = append(sh.slots, slot[T]{})
 	}
 	s := &sh.slots[idx]
-	s.key = key
 	s.tag = tagOf(h)
 	s.live = true
 	s.flags = 0
@@ -268,7 +266,7 @@ func (in *interner[T]) keyOfMark(id uint64, flags uint8) (T, bool) {
 	defer sh.slotMu.Unlock()
 	if s := sh.slotOf(id); s != nil {
 		s.flags |= flags
-		return s.key, true
+		return s.record.key, true
 	}
 	var zero T
 	return zero, false
@@ -407,9 +405,7 @@ func (sh *shard[T]) removeLocked(id uint64) bool {
 	}
 	idx := uint32(id)
 	sh.unplace(idx, s.tag)
-	var zero T
-	s.key = zero // let the key be collected
-	s.record = nil
+	s.record = nil // let the key be collected
 	sh.publish(idx, nil)
 	s.live = false
 	sh.free = append(sh.free, idx)
