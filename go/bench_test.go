@@ -140,32 +140,42 @@ func BenchmarkPerKeyInterleaved(b *testing.B) {
 	typed, raw := workqueue.NewTyped[string](), workqueue.NewRawQueue()
 	defer typed.Close()
 	defer raw.Close()
-	variants := []struct {
-		name string
-		run  func()
-		best time.Duration
-	}{
+	perKey := interleave(b, []variant{
 		{name: "string/client-go", run: round[string](clientgo.NewTyped[string](), strs)},
 		{name: "string/workqueue", run: round[string](typed, strs)},
 		{name: "uint64/client-go", run: round[uint64](clientgo.NewTyped[uint64](), uints)},
 		{name: "uint64/workqueue-raw", run: round[uint64](raw, uints)},
-	}
+	})
+	b.ReportMetric(perKey[0]/perKey[1], "string-ratio")
+	b.ReportMetric(perKey[2]/perKey[3], "uint64-ratio")
+}
+
+// variant is one queue's round in an interleaved benchmark.
+type variant struct {
+	name string
+	run  func()
+}
+
+// interleave runs each variant's round in turn, b.N times, reports each
+// one's fastest round in ns per key, and returns those figures.
+func interleave(b *testing.B, variants []variant) []float64 {
+	best := make([]time.Duration, len(variants))
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
-		for i := range variants {
+		for i, v := range variants {
 			start := time.Now()
-			variants[i].run()
-			if took := time.Since(start); n == 0 || took < variants[i].best {
-				variants[i].best = took
+			v.run()
+			if took := time.Since(start); n == 0 || took < best[i] {
+				best[i] = took
 			}
 		}
 	}
-	perKey := func(i int) float64 { return float64(variants[i].best.Nanoseconds()) / perRound }
+	perKey := make([]float64, len(variants))
 	for i, v := range variants {
-		b.ReportMetric(perKey(i), v.name+"-ns/key")
+		perKey[i] = float64(best[i].Nanoseconds()) / perRound
+		b.ReportMetric(perKey[i], v.name+"-ns/key")
 	}
-	b.ReportMetric(perKey(0)/perKey(1), "string-ratio")
-	b.ReportMetric(perKey(2)/perKey(3), "uint64-ratio")
+	return perKey
 }
 
 // contended: 2 producers add b.N distinct keys between them; 2 consumers

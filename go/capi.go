@@ -475,6 +475,9 @@ type submissionRing struct {
 	tail, head *uint64
 	waiters    *uint32
 	entries    []submission
+	// stamped: entries carry the time-stamp counter at the call (a named
+	// queue's metrics time them; see internal/tsc).
+	stamped bool
 }
 
 // submission is a wq_submission.
@@ -482,6 +485,13 @@ type submission struct {
 	key      uint64
 	op       uint32
 	priority int32
+	stamp    uint64
+}
+
+// stampsTSC reports whether the queue set the ring up for entries
+// stamped with the time-stamp counter (after wq_queue_new).
+func (r *submissionRing) stampsTSC() bool {
+	return (*C.wq_submissions)(r.mem).stamps == C.WQ_STAMPS_TSC
 }
 
 const (

@@ -56,6 +56,16 @@ func owned(free func()) *cOwner {
 	}}
 }
 
+// submits reports whether a queue takes adds and dones through a
+// submission ring (see submitter): not with priority aging (a key's age
+// starts at its add, so adds are calls), nor with a metrics bridge, which
+// needs each add's result when it is made. A named queue's library-side
+// metrics take the ring's entries with their time-stamp counter value;
+// where they cannot, the library makes producers call.
+func submits[T comparable](m *metricsBridge[T], aging time.Duration) bool {
+	return m == nil && aging == 0
+}
+
 // With submit, the queue gets a submission ring (see submitter).
 func newQueueHandle(name string, limiter *cLimiter, clock *ManualClock, aging time.Duration, submit bool) (*queueHandle, error) {
 	var cc *cClock
@@ -78,6 +88,7 @@ func newQueueHandle(name string, limiter *cLimiter, clock *ManualClock, aging ti
 	h.owner = owned(func() { queueFree(ptr) })
 	runtime.AddCleanup(h, func(o *cOwner) { o.release() }, h.owner)
 	if ring != nil {
+		ring.stamped = ring.stampsTSC()
 		h.sub = &submitter{ring: ring}
 		// Producers write into the ring without entering the handle, so
 		// it lives as long as the handle, not just the queue.

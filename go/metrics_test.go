@@ -204,6 +204,9 @@ func TestMetricsRealClock(t *testing.T) {
 	}
 	q.ShutDownWithDrain()
 	wg.Wait()
+	if workqueue.Submitted(q) != 0 {
+		t.Error("a queue with a metrics provider submitted (its bridge needs each add's result)")
+	}
 	m, _ := q.Metrics()
 	_, qs, qc := mp.latency.observations()
 	_, ws, wc := mp.duration.observations()

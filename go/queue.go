@@ -125,7 +125,8 @@ func newTyped[T comparable](rl TypedRateLimiter[T], cfg queueConfig) *Typed[T] {
 	// The library's own limiter is never asked (AddRateLimited asks rl
 	// from Go); an unkeyed bucket keeps wq_queue_holds cheap.
 	name := strings.ToValidUTF8(cfg.Name, "\uFFFD")
-	h, err := newQueueHandle(name, idleLimiter(), cfg.Clock, cfg.PriorityAging, name == "" && cfg.PriorityAging == 0)
+	m := newMetricsBridge[T](name, cfg.MetricsProvider, cfg.Clock)
+	h, err := newQueueHandle(name, idleLimiter(), cfg.Clock, cfg.PriorityAging, submits(m, cfg.PriorityAging))
 	if err != nil {
 		panic(err)
 	}
@@ -134,7 +135,7 @@ func newTyped[T comparable](rl TypedRateLimiter[T], cfg queueConfig) *Typed[T] {
 		ids:   newInterner[T](),
 		clock: cfg.Clock,
 		rl:    rl,
-		m:     newMetricsBridge[T](name, cfg.MetricsProvider, cfg.Clock),
+		m:     m,
 	}
 }
 

@@ -65,13 +65,13 @@ func NewRawQueueWithConfig(config RawQueueConfig) *RawQueue {
 		native = idleLimiter()
 	}
 	name := strings.ToValidUTF8(config.Name, "\uFFFD")
-	h, err := newQueueHandle(name, native, config.Clock, config.PriorityAging, name == "" && config.PriorityAging == 0)
+	q.m = newMetricsBridge[uint64](name, config.MetricsProvider, config.Clock)
+	h, err := newQueueHandle(name, native, config.Clock, config.PriorityAging, submits(q.m, config.PriorityAging))
 	runtime.KeepAlive(rl)
 	if err != nil {
 		panic(err)
 	}
 	q.h = h
-	q.m = newMetricsBridge[uint64](name, config.MetricsProvider, config.Clock)
 	return q
 }
 

@@ -1,6 +1,10 @@
 package workqueue
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/workqueue-project/workqueue/go/internal/tsc"
+)
 
 // A submitter hands a queue adds and dones whose results the caller does
 // not need through the queue's submission ring (wq_submissions in
@@ -43,7 +47,11 @@ func (s *submitter) submit(h *queueHandle, op uint32, key uint64, priority int32
 		atomic.StoreUint64(r.tail, tail)
 		return false // the call applies the ring first, making room
 	}
-	r.entries[tail%uint64(len(r.entries))] = submission{key: key, op: op, priority: priority}
+	var stamp uint64
+	if r.stamped {
+		stamp = tsc.Read()
+	}
+	r.entries[tail%uint64(len(r.entries))] = submission{key: key, op: op, priority: priority, stamp: stamp}
 	atomic.StoreUint64(r.tail, tail+1)
 	// A waiter counted after our first look may have looked at the ring
 	// before we published: apply it now.

@@ -141,6 +141,18 @@
 #define WQ_SUBMIT_DONE 2
 
 /**
+ * `wq_submissions.stamps`: entries' `stamp` is ignored (an unnamed
+ * queue).
+ */
+#define WQ_STAMPS_NONE 0
+
+/**
+ * `wq_submissions.stamps`: an entry's `stamp` is the CPU's time-stamp
+ * counter (x86 `RDTSC`) when the call was made (a named queue).
+ */
+#define WQ_STAMPS_TSC 1
+
+/**
  * The bit of `wq_submissions.tail` a producer sets while it writes an
  * entry.
  */
@@ -366,6 +378,10 @@ typedef struct {
     uint64_t key;
     uint32_t op;
     int32_t priority;
+    /**
+     * When the call was made, as `wq_submissions.stamps` says.
+     */
+    uint64_t stamp;
 } wq_submission;
 
 /**
@@ -384,7 +400,8 @@ typedef struct {
  *    producer has it, waits or makes the call instead);
  * 3. if `t - head` is `WQ_SUBMISSIONS_CAPACITY`, stores `t` back in
  *    `tail` and makes the call instead (the call applies the ring first);
- * 4. writes the entry at `t`, then stores `t + 1` in `tail`: published;
+ * 4. writes the entry at `t` (with its `stamp`, see `stamps`), then
+ *    stores `t + 1` in `tail`: published;
  * 5. reads `waiters` again and, if it is not 0, calls `wq_queue_flush`.
  */
 typedef struct {
@@ -407,7 +424,11 @@ typedef struct {
      * Written by the queue only.
      */
     uint32_t waiters;
-    uint32_t reserved_waiters;
+    /**
+     * How the entries' `stamp` is read: `WQ_STAMPS_NONE` or
+     * `WQ_STAMPS_TSC`. Set by the queue at `wq_queue_new`.
+     */
+    uint32_t stamps;
     wq_submission entries[WQ_SUBMISSIONS_CAPACITY];
 } wq_submissions;
 
@@ -449,8 +470,8 @@ typedef struct {
      * one producer at a time adds and finishes keys without a call each:
      * for a binding whose calls are expensive. The queue sets it up (no
      * initialisation needed); it must stay valid until `wq_queue_free`
-     * returns. NULL: none. Not for a named queue (its metrics time each
-     * add, so adds must be calls).
+     * returns. NULL: none. A named queue's entries carry stamps (see
+     * `wq_submissions.stamps`).
      */
     wq_submissions *submissions;
 } wq_queue_options;
@@ -884,8 +905,7 @@ void wq_rate_limiter_free(wq_rate_limiter *limiter);
  *
  * Returns `WQ_STATUS_NULL_ARGUMENT` if `out_queue` is NULL;
  * `WQ_STATUS_INVALID_ARGUMENT` if the name is not UTF-8 or the
- * submissions are not aligned for a `wq_submissions`;
- * `WQ_STATUS_UNSUPPORTED` if a named queue is given submissions.
+ * submissions are not aligned for a `wq_submissions`.
  *
  * # Safety
  * `options` is NULL or points to a valid `wq_queue_options` whose

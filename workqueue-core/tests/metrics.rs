@@ -225,3 +225,29 @@ fn named_scheduling_queues_expose_their_sub_queues() {
             .all(|(name, _)| name != "test-metrics-scheduling")
     });
 }
+
+/// A binding that holds calls back for a later replay (the C ABI's
+/// submission ring) replays them before each scrape reads the queue.
+#[test]
+fn a_scrape_runs_the_queues_hook_first() {
+    use workqueue_core::Replayed;
+    let (queue, _clock) = named("test-metrics-before-scrape");
+    let held_back = std::sync::Mutex::new(vec![Replayed::Add("held".to_string(), 0, None)]);
+    assert!(queue.before_scrape(move |queue| {
+        let calls: Vec<_> = held_back.lock().unwrap().drain(..).collect();
+        queue.replay(|replay| calls.into_iter().for_each(replay));
+    }));
+    assert!(!queue.before_scrape(|_| {}), "set once");
+    assert_eq!(
+        metrics(&queue).adds,
+        0,
+        "a queue's own snapshot is its state now"
+    );
+    let scraped = snapshot_all()
+        .into_iter()
+        .find(|(name, _)| name == "test-metrics-before-scrape")
+        .expect("listed")
+        .1;
+    assert_eq!((scraped.adds, scraped.depth), (1, 1));
+    assert!(!queue.metrics_take_tsc_stamps(), "a manual clock's metrics");
+}

@@ -28,7 +28,7 @@ use workqueue_core::{GetError, Queue};
 pub struct wq_queue {
     core: Queue<u64>,
     name: Option<CString>,
-    /// Unnamed queues only (see `wq_queue_submissions`).
+    /// The ring given at `wq_queue_new`, if any (see `wq_submissions`).
     submissions: Option<Submissions>,
     #[cfg(target_os = "linux")]
     fd: crate::fd::FdCell,
@@ -110,8 +110,8 @@ pub struct wq_queue_options {
     /// one producer at a time adds and finishes keys without a call each:
     /// for a binding whose calls are expensive. The queue sets it up (no
     /// initialisation needed); it must stay valid until `wq_queue_free`
-    /// returns. NULL: none. Not for a named queue (its metrics time each
-    /// add, so adds must be calls).
+    /// returns. NULL: none. A named queue's entries carry stamps (see
+    /// `wq_submissions.stamps`).
     pub submissions: *mut wq_submissions,
 }
 
@@ -121,8 +121,7 @@ pub struct wq_queue_options {
 ///
 /// Returns `WQ_STATUS_NULL_ARGUMENT` if `out_queue` is NULL;
 /// `WQ_STATUS_INVALID_ARGUMENT` if the name is not UTF-8 or the
-/// submissions are not aligned for a `wq_submissions`;
-/// `WQ_STATUS_UNSUPPORTED` if a named queue is given submissions.
+/// submissions are not aligned for a `wq_submissions`.
 ///
 /// # Safety
 /// `options` is NULL or points to a valid `wq_queue_options` whose
@@ -138,7 +137,8 @@ pub unsafe extern "C" fn wq_queue_new(
         let out_queue = out(out_queue)?;
         let mut builder = Queue::<u64>::builder();
         let mut name = None;
-        let mut submissions = None;
+        let mut ring = std::ptr::null_mut();
+        let mut aging = false;
         // SAFETY: the caller passes NULL or valid options.
         if let Some(options) = unsafe { options.as_ref() } {
             if !options.name.is_null() {
@@ -157,29 +157,29 @@ pub unsafe extern "C" fn wq_queue_new(
                 builder = builder.clock(clock.clock());
             }
             if options.priority_aging_ns != 0 {
+                aging = true;
                 builder = builder
                     .priority_aging(Duration::from_nanos(options.priority_aging_ns))
                     .map_err(|_| wq_status::InvalidArgument)?;
             }
-            if !options.submissions.is_null() {
-                if name.is_some() {
-                    return Err(wq_status::Unsupported);
-                }
-                if !options.submissions.is_aligned() {
-                    return Err(wq_status::InvalidArgument);
-                }
-                // SAFETY: the caller passes ring memory that stays valid
-                // while the queue lives.
-                let ring = unsafe { Submissions::new(options.submissions) };
-                if options.priority_aging_ns != 0 {
-                    // A key's age starts at its add: adds must be calls.
-                    ring.wait_forever();
-                }
-                submissions = Some(ring);
+            if !options.submissions.is_aligned() {
+                return Err(wq_status::InvalidArgument);
             }
+            ring = options.submissions;
         }
+        let core = builder.build();
+        let submissions = (!ring.is_null()).then(|| {
+            // SAFETY: the caller passes ring memory that stays valid while
+            // the queue lives.
+            let submissions = unsafe { Submissions::new(ring, &core) };
+            if aging {
+                // A key's age starts at its add: adds must be calls.
+                submissions.wait_forever();
+            }
+            submissions
+        });
         out_queue.write(into_handle(wq_queue {
-            core: builder.build(),
+            core,
             submissions,
             name,
             #[cfg(target_os = "linux")]

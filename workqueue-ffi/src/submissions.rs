@@ -10,13 +10,21 @@
 //! itself in `waiters` before it looks; a producer that sees a waiter
 //! calls the queue instead (or `wq_queue_flush` after publishing), so a
 //! blocked getter is never left asleep next to a published key.
+//!
+//! A named queue times its adds and dones for its metrics. Its ring's
+//! entries carry the time-stamp counter's value when the call was made,
+//! so a late apply does not stretch a duration, and a scrape of the
+//! registry applies the ring first, so it counts every published call. A
+//! named queue whose metrics cannot read counter values (a manual clock,
+//! no invariant counter) counts a waiter for ever: producers call.
 
 use crate::boundary::{arg, boundary};
 use crate::queue::wq_queue;
 use crate::status::wq_status;
 use std::ptr::{addr_of, addr_of_mut};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use workqueue_core::metrics::TscStamp;
 use workqueue_core::{Queue, Replayed};
 
 /// Entries in a queue's submission ring.
@@ -28,6 +36,13 @@ pub const WQ_SUBMIT_ADD: u32 = 1;
 /// `wq_submission.op`: `wq_queue_done` of `key`.
 pub const WQ_SUBMIT_DONE: u32 = 2;
 
+/// `wq_submissions.stamps`: entries' `stamp` is ignored (an unnamed
+/// queue).
+pub const WQ_STAMPS_NONE: u32 = 0;
+/// `wq_submissions.stamps`: an entry's `stamp` is the CPU's time-stamp
+/// counter (x86 `RDTSC`) when the call was made (a named queue).
+pub const WQ_STAMPS_TSC: u32 = 1;
+
 /// One submitted call. Entries with another `op` are skipped.
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -35,6 +50,8 @@ pub struct wq_submission {
     pub key: u64,
     pub op: u32,
     pub priority: i32,
+    /// When the call was made, as `wq_submissions.stamps` says.
+    pub stamp: u64,
 }
 
 /// A queue's submission ring: memory the caller provides at
@@ -52,7 +69,8 @@ pub struct wq_submission {
 ///    producer has it, waits or makes the call instead);
 /// 3. if `t - head` is `WQ_SUBMISSIONS_CAPACITY`, stores `t` back in
 ///    `tail` and makes the call instead (the call applies the ring first);
-/// 4. writes the entry at `t`, then stores `t + 1` in `tail`: published;
+/// 4. writes the entry at `t` (with its `stamp`, see `stamps`), then
+///    stores `t + 1` in `tail`: published;
 /// 5. reads `waiters` again and, if it is not 0, calls `wq_queue_flush`.
 #[repr(C)]
 pub struct wq_submissions {
@@ -69,7 +87,9 @@ pub struct wq_submissions {
     /// 1 for ever once the queue's fd exists or with priority aging.
     /// Written by the queue only.
     pub waiters: u32,
-    pub reserved_waiters: u32,
+    /// How the entries' `stamp` is read: `WQ_STAMPS_NONE` or
+    /// `WQ_STAMPS_TSC`. Set by the queue at `wq_queue_new`.
+    pub stamps: u32,
     pub entries: [wq_submission; WQ_SUBMISSIONS_CAPACITY],
 }
 
@@ -77,65 +97,40 @@ pub struct wq_submissions {
 /// entry.
 pub const WQ_SUBMISSIONS_BUSY: u64 = 0x8000_0000_0000_0000;
 
-/// The queue's side of the ring: applies entries, counts waiters.
-pub(crate) struct Submissions {
-    ring: *mut wq_submissions,
-    /// Whether `waiters` holds one for keys that may wait for a delay:
-    /// the library applies entries after moving the keys that came due
-    /// meanwhile, so a submitted add could otherwise fall in behind a key
-    /// that came due after it was published. Changed under `delaying`.
-    delays_counted: AtomicBool,
-    delaying: Mutex<()>,
+/// The ring's memory as the queue reads it: applies published entries.
+#[derive(Clone, Copy)]
+struct Ring {
+    mem: *mut wq_submissions,
+    /// Whether entries carry counter stamps (`WQ_STAMPS_TSC`).
+    stamped: bool,
 }
 
 // SAFETY: the ring is shared only through atomics (tail, head, waiters)
 // and entries no producer writes once they are published.
-unsafe impl Send for Submissions {}
+unsafe impl Send for Ring {}
 // SAFETY: as for Send.
-unsafe impl Sync for Submissions {}
+unsafe impl Sync for Ring {}
 
-impl Submissions {
-    /// Takes `ring` over, setting it up empty.
-    ///
-    /// # Safety
-    /// `ring` is valid for reads and writes of a `wq_submissions`, and
-    /// stays so (and is used only as the protocol says) while the result
-    /// lives.
-    pub(crate) unsafe fn new(ring: *mut wq_submissions) -> Self {
-        // The shared counters are read through atomics of the same layout.
-        const { assert!(std::mem::align_of::<u64>() == std::mem::align_of::<AtomicU64>()) };
-        // SAFETY: the caller passes valid memory no one else uses yet.
-        unsafe {
-            addr_of_mut!((*ring).tail).write(0);
-            addr_of_mut!((*ring).head).write(0);
-            addr_of_mut!((*ring).waiters).write(0);
-        }
-        Submissions {
-            ring,
-            delays_counted: AtomicBool::new(false),
-            delaying: Mutex::new(()),
-        }
-    }
-
+impl Ring {
     fn tail(&self) -> &AtomicU64 {
-        // SAFETY: the ring lives as long as self and is accessed atomically.
-        unsafe { AtomicU64::from_ptr(addr_of_mut!((*self.ring).tail)) }
+        // SAFETY: the ring outlives self and is accessed atomically.
+        unsafe { AtomicU64::from_ptr(addr_of_mut!((*self.mem).tail)) }
     }
 
     fn head(&self) -> &AtomicU64 {
         // SAFETY: as for tail.
-        unsafe { AtomicU64::from_ptr(addr_of_mut!((*self.ring).head)) }
+        unsafe { AtomicU64::from_ptr(addr_of_mut!((*self.mem).head)) }
     }
 
     fn waiters(&self) -> &AtomicU32 {
         // SAFETY: as for tail.
-        unsafe { AtomicU32::from_ptr(addr_of_mut!((*self.ring).waiters)) }
+        unsafe { AtomicU32::from_ptr(addr_of_mut!((*self.mem).waiters)) }
     }
 
     /// Applies every entry published so far to `queue`, in order; returns
     /// once they are applied (by this call or by another one).
     #[inline]
-    pub(crate) fn apply(&self, queue: &Queue<u64>) {
+    fn apply(&self, queue: &Queue<u64>) {
         // Sequentially consistent: a waiter counts itself before it looks,
         // a producer publishes before it looks for waiters.
         if self.published() != self.head().load(Ordering::SeqCst) {
@@ -159,16 +154,87 @@ impl Submissions {
                 let slot = (head % WQ_SUBMISSIONS_CAPACITY as u64) as usize;
                 // SAFETY: published entries are no longer written by the
                 // producer until head passes them; the ring outlives self.
-                let entry = unsafe { addr_of!((*self.ring).entries[slot]).read() };
+                let entry = unsafe { addr_of!((*self.mem).entries[slot]).read() };
+                let made_at = self.stamped.then_some(TscStamp(entry.stamp));
                 match entry.op {
-                    WQ_SUBMIT_ADD => replay(Replayed::Add(entry.key, entry.priority)),
-                    WQ_SUBMIT_DONE => replay(Replayed::Done(entry.key)),
+                    WQ_SUBMIT_ADD => replay(Replayed::Add(entry.key, entry.priority, made_at)),
+                    WQ_SUBMIT_DONE => replay(Replayed::Done(entry.key, made_at)),
                     _ => {}
                 }
                 head += 1;
             }
             self.head().store(head, Ordering::Release);
         });
+    }
+}
+
+/// The queue's side of the ring: applies entries, counts waiters.
+pub(crate) struct Submissions {
+    ring: Ring,
+    /// Whether `waiters` holds one for keys that may wait for a delay:
+    /// the library applies entries after moving the keys that came due
+    /// meanwhile, so a submitted add could otherwise fall in behind a key
+    /// that came due after it was published. Changed under `delaying`.
+    delays_counted: AtomicBool,
+    delaying: Mutex<()>,
+    /// A named queue's ring as its scrapes apply it; emptied when the
+    /// queue is freed, so no scrape reads the memory after that.
+    scraped: Option<Arc<Mutex<Option<Ring>>>>,
+}
+
+impl Submissions {
+    /// Takes `ring` over for `queue`, setting it up empty. A named queue
+    /// gets counter stamps, or a waiter for ever when its metrics cannot
+    /// read them.
+    ///
+    /// # Safety
+    /// `ring` is valid for reads and writes of a `wq_submissions`, and
+    /// stays so (and is used only as the protocol says) while the result
+    /// lives.
+    pub(crate) unsafe fn new(ring: *mut wq_submissions, queue: &Queue<u64>) -> Self {
+        // The shared counters are read through atomics of the same layout.
+        const { assert!(std::mem::align_of::<u64>() == std::mem::align_of::<AtomicU64>()) };
+        let named = queue.name().is_some();
+        let stamped = named && queue.metrics_take_tsc_stamps();
+        // SAFETY: the caller passes valid memory no one else uses yet.
+        unsafe {
+            addr_of_mut!((*ring).tail).write(0);
+            addr_of_mut!((*ring).head).write(0);
+            addr_of_mut!((*ring).waiters).write(u32::from(named && !stamped));
+            addr_of_mut!((*ring).stamps).write(if stamped {
+                WQ_STAMPS_TSC
+            } else {
+                WQ_STAMPS_NONE
+            });
+        }
+        let ring = Ring { mem: ring, stamped };
+        let scraped = stamped.then(|| {
+            let scraped = Arc::new(Mutex::new(Some(ring)));
+            let hook = Arc::clone(&scraped);
+            queue.before_scrape(move |queue| {
+                if let Some(ring) = *hook.lock().unwrap_or_else(PoisonError::into_inner) {
+                    ring.apply(queue);
+                }
+            });
+            scraped
+        });
+        Submissions {
+            ring,
+            delays_counted: AtomicBool::new(false),
+            delaying: Mutex::new(()),
+            scraped,
+        }
+    }
+
+    fn waiters(&self) -> &AtomicU32 {
+        self.ring.waiters()
+    }
+
+    /// Applies every entry published so far to `queue`, in order; returns
+    /// once they are applied (by this call or by another one).
+    #[inline]
+    pub(crate) fn apply(&self, queue: &Queue<u64>) {
+        self.ring.apply(queue);
     }
 
     /// Counts the keys that may wait for a delay as a waiter, then applies
@@ -209,6 +275,14 @@ impl Submissions {
     /// Counts a waiter for as long as the queue lives (its fd).
     pub(crate) fn wait_forever(&self) {
         self.waiters().fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Submissions {
+    fn drop(&mut self) {
+        if let Some(scraped) = &self.scraped {
+            *scraped.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        }
     }
 }
 

@@ -98,6 +98,7 @@ impl Producer {
             key,
             op,
             priority: 0,
+            stamp: 0,
         };
         // SAFETY: the producer owns the entry at t until it publishes it.
         unsafe { addr_of_mut!((*self.0).entries[slot]).write(entry) };

@@ -4,7 +4,7 @@
 //! queue's calls that apply what it publishes.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
-use std::ptr::{addr_of, addr_of_mut, null, null_mut, NonNull};
+use std::ptr::{addr_of, addr_of_mut, null, null_mut};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::thread;
@@ -78,10 +78,15 @@ impl RingQueue {
 
     /// A queue on `clock` (NULL: the real clock), which must outlive it.
     fn on_clock(clock: *const wq_manual_clock) -> RingQueue {
+        RingQueue::named(null(), clock)
+    }
+
+    /// A queue named `name` (NULL: unnamed) on `clock`.
+    fn named(name: *const std::ffi::c_char, clock: *const wq_manual_clock) -> RingQueue {
         let ring = Ring::new();
         let options = wq_queue_options {
             clock,
-            ..queue_options(null(), ring.0)
+            ..queue_options(name, ring.0)
         };
         let mut queue = null_mut();
         // SAFETY: valid options (ring memory that outlives the queue) and
@@ -171,6 +176,17 @@ impl Handle {
         unsafe { wq_queue_shutdown_with_drain(self.0, timeout_ns) }
     }
 
+    fn metrics(self) -> wq_metrics {
+        let mut metrics = std::mem::MaybeUninit::uninit();
+        // SAFETY: a live queue and a valid out-pointer.
+        assert_eq!(
+            unsafe { wq_queue_metrics(self.0, metrics.as_mut_ptr()) },
+            wq_status::Ok
+        );
+        // SAFETY: written by the call that returned Ok.
+        unsafe { metrics.assume_init() }
+    }
+
     fn flush(self) {
         // SAFETY: a live queue.
         assert_eq!(unsafe { wq_queue_flush(self.0) }, wq_status::Ok);
@@ -216,6 +232,13 @@ impl Producer {
     fn waiters(&self) -> u32 {
         // SAFETY: as for tail.
         unsafe { AtomicU32::from_ptr(addr_of_mut!((*self.0).waiters)) }.load(SeqCst)
+    }
+
+    /// How the queue reads the entries' stamps (set up by the queue).
+    fn stamps(&self) -> u32 {
+        // SAFETY: live ring memory, written by the queue before it was
+        // handed out.
+        unsafe { addr_of!((*self.0).stamps).read() }
     }
 
     /// Step 2: takes the ring; the published count `t`, or None if another
@@ -266,6 +289,18 @@ impl Producer {
     /// The whole protocol: returns whether it called wq_queue_flush (step
     /// 5), or why the caller must make the call itself.
     fn submit(&self, queue: Handle, op: u32, key: u64, priority: i32) -> Result<bool, Refused> {
+        self.submit_stamped(queue, op, key, priority, 0)
+    }
+
+    /// `submit`, with the time the call was made (see `stamps`).
+    fn submit_stamped(
+        &self,
+        queue: Handle,
+        op: u32,
+        key: u64,
+        priority: i32,
+        stamp: u64,
+    ) -> Result<bool, Refused> {
         if self.waiters() != 0 {
             return Err(Refused::Waiters);
         }
@@ -280,7 +315,13 @@ impl Producer {
             }
             std::hint::spin_loop();
         };
-        self.write(tail, wq_submission { key, op, priority })?;
+        let entry = wq_submission {
+            key,
+            op,
+            priority,
+            stamp,
+        };
+        self.write(tail, entry)?;
         Ok(self.flush_if_waiters(queue))
     }
 
@@ -512,6 +553,7 @@ fn an_entry_being_written_is_not_applied() {
             key: 2,
             op: WQ_SUBMIT_ADD,
             priority: 0,
+            stamp: 0,
         },
     );
     assert_eq!(p.try_take(), None, "a second producer cannot take the ring");
@@ -538,6 +580,7 @@ fn an_entry_being_written_is_not_applied() {
             key: 3,
             op: WQ_SUBMIT_ADD,
             priority: 0,
+            stamp: 0,
         },
     );
     p.tail().store(t, SeqCst);
@@ -605,6 +648,7 @@ fn a_blocked_getter_is_a_waiter_and_a_flush_wakes_it() {
             key: 11,
             op: WQ_SUBMIT_ADD,
             priority: 0,
+            stamp: 0,
         },
     )
     .unwrap();
@@ -662,6 +706,7 @@ fn a_draining_shutdown_is_a_waiter_and_sees_submitted_dones() {
             key: 1,
             op: WQ_SUBMIT_DONE,
             priority: 0,
+            stamp: 0,
         },
     )
     .unwrap();
@@ -708,6 +753,7 @@ fn the_fd_is_a_waiter_for_ever() {
             key: 3,
             op: WQ_SUBMIT_ADD,
             priority: 0,
+            stamp: 0,
         },
     )
     .unwrap();
@@ -738,23 +784,8 @@ fn a_misaligned_ring_is_refused() {
 }
 
 #[test]
-fn a_named_queue_refuses_a_ring_and_no_ring_is_the_default() {
-    let ring = Ring::new();
-    let options = queue_options(c"named".as_ptr(), ring.0);
-    let sentinel = NonNull::<wq_queue>::dangling().as_ptr();
-    let mut queue = sentinel;
-    // SAFETY: valid options and out-pointer.
-    assert_eq!(
-        unsafe { wq_queue_new(&options, &mut queue) },
-        wq_status::Unsupported
-    );
-    assert_eq!(queue, sentinel, "no queue written");
-    // The ring was left alone.
-    // SAFETY: no queue uses the ring.
-    let (tail, waiters) = unsafe { ((*ring.0).tail, (*ring.0).waiters) };
-    assert_eq!((tail, waiters), (0xa5a5_a5a5_a5a5_a5a5, 0xa5a5_a5a5));
-
-    // Named without a ring, unnamed with a NULL ring: ordinary queues.
+fn no_ring_is_the_default() {
+    // Named or unnamed with a NULL ring: ordinary queues.
     for name in [c"named".as_ptr(), null()] {
         let options = queue_options(name, null_mut());
         let mut queue = null_mut();
@@ -775,6 +806,174 @@ fn a_named_queue_refuses_a_ring_and_no_ring_is_the_default() {
         unsafe { wq_queue_flush(null_mut()) },
         wq_status::NullArgument
     );
+}
+
+#[test]
+fn an_unnamed_queue_ignores_stamps() {
+    let rq = RingQueue::new();
+    let (q, p) = (rq.queue(), rq.producer());
+    assert_eq!((p.stamps(), p.waiters()), (WQ_STAMPS_NONE, 0));
+    p.submit_stamped(q, WQ_SUBMIT_ADD, 1, 0, u64::MAX).unwrap();
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(1));
+}
+
+#[test]
+fn a_named_queue_on_a_manual_clock_makes_producers_call() {
+    let mut clock = null_mut();
+    // SAFETY: a valid out-pointer.
+    assert_eq!(unsafe { wq_manual_clock_new(&mut clock) }, wq_status::Ok);
+    {
+        // Its metrics read the manual clock, not the counter: a submitted
+        // call could not say when it was made.
+        let rq = RingQueue::named(c"ring-manual".as_ptr(), clock);
+        let (q, p) = (rq.queue(), rq.producer());
+        assert_eq!((p.stamps(), p.waiters()), (WQ_STAMPS_NONE, 1));
+        assert_eq!(p.submit(q, WQ_SUBMIT_ADD, 1, 0), Err(Refused::Waiters));
+        q.add(1);
+        assert_eq!(q.get(WQ_NO_WAIT), Ok(1));
+        assert_eq!(p.waiters(), 1, "for ever");
+    }
+    // SAFETY: made above; the queue using it is freed.
+    unsafe { wq_manual_clock_free(clock) };
+}
+
+/// The named ring queue's producer, or None where the CPU has no
+/// invariant time-stamp counter (then producers must call).
+fn stamped(rq: &RingQueue) -> Option<Producer> {
+    let p = rq.producer();
+    if p.stamps() == WQ_STAMPS_NONE {
+        assert_eq!(
+            p.waiters(),
+            1,
+            "a named queue without stamps takes calls only"
+        );
+        return None;
+    }
+    assert_eq!((p.stamps(), p.waiters()), (WQ_STAMPS_TSC, 0));
+    Some(p)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn rdtsc() -> u64 {
+    // SAFETY: RDTSC exists on every x86_64 CPU and only reads a counter.
+    unsafe { std::arch::x86_64::_rdtsc() }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_named_queue_times_submitted_calls_from_their_stamps() {
+    let rq = RingQueue::named(c"ring-stamps".as_ptr(), null());
+    let Some(p) = stamped(&rq) else {
+        return;
+    };
+    let q = rq.queue();
+    // Stamps far in the future (2^40 ticks: minutes at any real counter
+    // rate) tell them apart from the times the entries are applied: an add
+    // "made" after its get waited no time (durations stop at zero), and a
+    // done made 2^41 ticks from now took longer than the last bucket.
+    let now = rdtsc();
+    p.submit_stamped(q, WQ_SUBMIT_ADD, 1, 0, now + (1 << 40))
+        .unwrap();
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(1));
+    p.submit_stamped(q, WQ_SUBMIT_DONE, 1, 0, now + (1 << 41))
+        .unwrap();
+    let m = q.metrics();
+    assert_eq!((m.adds, m.depth), (1, 0));
+    assert_eq!(m.queue_duration.count, 1);
+    assert_eq!(m.queue_duration.sum_seconds, 0.0);
+    assert_eq!(m.queue_duration.buckets[0], 1);
+    assert_eq!(m.work_duration.count, 1);
+    assert_eq!(
+        m.work_duration.buckets, [0; WQ_METRICS_BUCKETS],
+        "only +Inf"
+    );
+    assert!(m.work_duration.sum_seconds > 10.0);
+    assert_eq!(m.unfinished_work_seconds, 0.0, "the done was applied");
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_scrape_applies_a_named_queues_ring_first() {
+    let rq = RingQueue::named(c"ring-scrape".as_ptr(), null());
+    let Some(p) = stamped(&rq) else {
+        return;
+    };
+    let q = rq.queue();
+    p.submit_stamped(q, WQ_SUBMIT_ADD, 7, 0, rdtsc()).unwrap();
+    assert_eq!(p.counts(), (1, 0), "published, not applied");
+    let text = prometheus_text();
+    assert!(text.contains("workqueue_adds_total{name=\"ring-scrape\"} 1\n"));
+    assert!(text.contains("workqueue_depth{name=\"ring-scrape\"} 1\n"));
+    assert_eq!(p.counts(), (1, 1));
+}
+
+/// Scrapes race the freeing of named ring queues: a scrape that runs
+/// after `wq_queue_free` returned must not read the ring's memory, which
+/// its owner frees (and poisons) at once. (Under Miri a read of freed
+/// memory fails; here a scrape that read poison would spin.)
+#[test]
+fn a_scrape_never_reads_the_ring_of_a_freed_queue() {
+    let (rounds, min_scrapes) = if cfg!(miri) { (1, 1) } else { (30, 20) };
+    const QUEUES_AT_ONCE: u64 = if cfg!(miri) { 3 } else { 64 };
+    let stop = Arc::new(AtomicBool::new(false));
+    let scrapes = Arc::new(AtomicUsize::new(0));
+    let scraper = {
+        let (stop, scrapes) = (Arc::clone(&stop), Arc::clone(&scrapes));
+        thread::spawn(move || {
+            while !stop.load(SeqCst) {
+                prometheus_text();
+                scrapes.fetch_add(1, SeqCst);
+            }
+        })
+    };
+    // Many queues at a time, so that scrapes are often reading some of
+    // them as they are freed.
+    let mut round = 0;
+    while round < rounds || scrapes.load(SeqCst) < min_scrapes {
+        let queues: Vec<RingQueue> = (0..QUEUES_AT_ONCE)
+            .map(|key| {
+                let rq = RingQueue::named(c"ring-freed".as_ptr(), null());
+                let (q, p) = (rq.queue(), rq.producer());
+                if p.waiters() == 0 {
+                    p.submit(q, WQ_SUBMIT_ADD, key, 0).unwrap();
+                }
+                rq
+            })
+            .collect();
+        for RingQueue { q: handle, ring } in queues {
+            drop(handle);
+            // SAFETY: the queue is freed; poison the memory before it goes.
+            unsafe {
+                ring.0
+                    .cast::<u8>()
+                    .write_bytes(0xa5, std::mem::size_of::<wq_submissions>())
+            };
+            drop(ring);
+        }
+        round += 1;
+    }
+    stop.store(true, SeqCst);
+    // A scrape that read a poisoned ring would apply entries for ever.
+    let (done, finished) = std::sync::mpsc::channel();
+    thread::spawn(move || done.send(scraper.join()));
+    let joined = finished.recv_timeout(Duration::from_secs(10));
+    assert!(joined.expect("a scrape hung on a freed ring").is_ok());
+}
+
+/// The process's Prometheus text (`wq_metrics_prometheus`).
+fn prometheus_text() -> String {
+    let mut len = 0;
+    // SAFETY: asking for the length only.
+    let status = unsafe { wq_metrics_prometheus(null_mut(), 0, &mut len) };
+    assert!(matches!(status, wq_status::Ok | wq_status::BufferTooSmall));
+    let mut buffer = vec![0u8; len + 4096];
+    let mut written = 0;
+    // SAFETY: a buffer of that many bytes and a valid out-pointer.
+    let status =
+        unsafe { wq_metrics_prometheus(buffer.as_mut_ptr().cast(), buffer.len(), &mut written) };
+    assert_eq!(status, wq_status::Ok);
+    buffer.truncate(written);
+    String::from_utf8(buffer).unwrap()
 }
 
 /// Adds each producer makes in the stress test (200 000 in all: about 0.1 s

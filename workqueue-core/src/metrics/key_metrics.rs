@@ -4,6 +4,11 @@
 //! for the key, so a metric update costs no hash-table operation of its
 //! own. An unnamed queue uses [`NoMetrics`], whose stamps take no space:
 //! its entries and code are those of a queue without metrics.
+//!
+//! An add or a done replayed from a submission ring may say when it was
+//! made (`made_at`); otherwise it happens now.
+
+use super::stamp_clock::TscStamp;
 
 /// Metrics updated at a key's events, with per-key `Stamps` kept by the
 /// queue next to the key's phase.
@@ -12,13 +17,13 @@ pub(crate) trait KeyMetrics {
     type Stamps: Copy + Default;
 
     /// The key became dirty: newly queued, or added again while processing.
-    fn added(&mut self, stamps: &mut Self::Stamps);
+    fn added(&mut self, stamps: &mut Self::Stamps, made_at: Option<TscStamp>);
 
     /// The key was handed out.
     fn got(&mut self, stamps: &mut Self::Stamps);
 
     /// The key's processing finished.
-    fn done(&mut self, stamps: &Self::Stamps);
+    fn done(&mut self, stamps: &Self::Stamps, made_at: Option<TscStamp>);
 }
 
 /// An unnamed queue's metrics: none.
@@ -29,13 +34,13 @@ impl KeyMetrics for NoMetrics {
     type Stamps = ();
 
     #[inline(always)]
-    fn added(&mut self, _: &mut ()) {}
+    fn added(&mut self, _: &mut (), _: Option<TscStamp>) {}
 
     #[inline(always)]
     fn got(&mut self, _: &mut ()) {}
 
     #[inline(always)]
-    fn done(&mut self, _: &()) {}
+    fn done(&mut self, _: &(), _: Option<TscStamp>) {}
 }
 
 /// Boxed, so that a queue without metrics does not carry their space.
@@ -43,8 +48,8 @@ impl<M: KeyMetrics> KeyMetrics for Box<M> {
     type Stamps = M::Stamps;
 
     #[inline(always)]
-    fn added(&mut self, stamps: &mut Self::Stamps) {
-        (**self).added(stamps);
+    fn added(&mut self, stamps: &mut Self::Stamps, made_at: Option<TscStamp>) {
+        (**self).added(stamps, made_at);
     }
 
     #[inline(always)]
@@ -53,7 +58,7 @@ impl<M: KeyMetrics> KeyMetrics for Box<M> {
     }
 
     #[inline(always)]
-    fn done(&mut self, stamps: &Self::Stamps) {
-        (**self).done(stamps);
+    fn done(&mut self, stamps: &Self::Stamps, made_at: Option<TscStamp>) {
+        (**self).done(stamps, made_at);
     }
 }

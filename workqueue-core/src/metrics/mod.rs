@@ -43,6 +43,7 @@ pub use prometheus::{bounded_priorities, prometheus_text, MAX_PRIORITY_LABELS};
 pub use queue_metrics::MetricsSnapshot;
 pub use registry::{scheduling_snapshot_all, snapshot_all};
 pub use scheduling::SchedulingPending;
+pub use stamp_clock::TscStamp;
 
 pub(crate) use key_metrics::{KeyMetrics, NoMetrics};
 pub(crate) use queue_metrics::QueueMetrics;

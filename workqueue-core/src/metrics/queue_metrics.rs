@@ -3,7 +3,7 @@
 
 use super::histogram::{DurationHistogram, HistogramSnapshot};
 use super::key_metrics::KeyMetrics;
-use super::stamp_clock::StampClock;
+use super::stamp_clock::{StampClock, TscStamp};
 use crate::clock::{Clock, Timestamp};
 
 pub(crate) struct QueueMetrics {
@@ -96,6 +96,11 @@ impl QueueMetrics {
         }
     }
 
+    /// Whether [`TscStamp`]s are read as the times of the calls.
+    pub(crate) fn takes_tsc_stamps(&self) -> bool {
+        self.clock.is_tsc()
+    }
+
     pub(crate) fn retried(&mut self) {
         self.retries += 1;
     }
@@ -133,10 +138,10 @@ impl QueueMetrics {
 impl KeyMetrics for QueueMetrics {
     type Stamps = KeyStamps;
 
-    fn added(&mut self, stamps: &mut KeyStamps) {
+    fn added(&mut self, stamps: &mut KeyStamps, made_at: Option<TscStamp>) {
         self.adds += 1;
         self.depth += 1;
-        stamps.added = self.clock.now();
+        stamps.added = self.clock.time_of(made_at);
     }
 
     fn got(&mut self, stamps: &mut KeyStamps) {
@@ -147,8 +152,8 @@ impl KeyMetrics for QueueMetrics {
             .observe(nanos_between(stamps.added, now));
     }
 
-    fn done(&mut self, stamps: &KeyStamps) {
-        let now = self.clock.now();
+    fn done(&mut self, stamps: &KeyStamps, made_at: Option<TscStamp>) {
+        let now = self.clock.time_of(made_at);
         self.work_duration
             .observe(nanos_between(stamps.started, now));
     }

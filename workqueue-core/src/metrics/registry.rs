@@ -2,7 +2,7 @@
 
 use super::queue_metrics::MetricsSnapshot;
 use super::scheduling::SchedulingPending;
-use std::sync::{Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// What one named queue reports at a scrape.
 pub(crate) enum Report {
@@ -12,7 +12,7 @@ pub(crate) enum Report {
 
 /// A named queue whose metrics can be read.
 pub(crate) trait MetricsSource: Send + Sync {
-    fn report(&self) -> Option<Report>;
+    fn report(self: Arc<Self>) -> Option<Report>;
 }
 
 fn sources() -> &'static Mutex<Vec<Weak<dyn MetricsSource>>> {
@@ -34,7 +34,9 @@ fn reports() -> Vec<Report> {
         sources.iter().filter_map(Weak::upgrade).collect()
     };
     // Read each queue after releasing the registry lock.
-    live.iter().filter_map(|source| source.report()).collect()
+    live.into_iter()
+        .filter_map(|source| source.report())
+        .collect()
 }
 
 /// Merges `(name, value)` pairs by name, sorted by name.

@@ -44,7 +44,7 @@ impl Tsc {
 
     /// The time at counter value `ticks`.
     #[inline]
-    fn at(self, ticks: u64) -> Timestamp {
+    pub(super) fn at(self, ticks: u64) -> Timestamp {
         let ticks = ticks.saturating_sub(self.origin_ticks);
         let nanos = (u128::from(ticks) * u128::from(self.nanos_per_tick_q32)) >> 32;
         Timestamp::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))

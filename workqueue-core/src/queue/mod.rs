@@ -39,6 +39,7 @@ mod state;
 
 pub use builder::QueueBuilder;
 pub use replay::Replayed;
+use replay::ScrapeHook;
 
 use crate::clock::{Clock, ClockListener, Timestamp};
 use crate::metrics::{self, MetricsSnapshot, MetricsSource, Report};
@@ -51,6 +52,7 @@ use delayed::Inserted;
 use state::{Added, Finished, QueueState};
 use std::fmt;
 use std::hash::Hash;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// How many keys a batch call handles per hold of the state lock.
@@ -93,7 +95,7 @@ impl<K: Key> Clone for Queue<K> {
     }
 }
 
-struct Shared<K> {
+struct Shared<K: Key> {
     state: SpinLock<Locked<K>>,
     /// Getters sleep here.
     getters: Parking,
@@ -104,6 +106,9 @@ struct Shared<K> {
     name: Option<String>,
     /// Mirrors `shutting_down` for checks that need no lock.
     closed: AtomicBool,
+    /// Run before each scrape of a named queue's metrics (see
+    /// [`Queue::before_scrape`]).
+    before_scrape: OnceLock<ScrapeHook<K>>,
 }
 
 /// The state plus who is asleep (see `Parking` for the protocol).
@@ -199,6 +204,7 @@ impl<K: Key> Queue<K> {
             limiter,
             name,
             closed: AtomicBool::new(false),
+            before_scrape: OnceLock::new(),
         });
         let listener: Arc<dyn ClockListener> = shared.clone();
         shared.clock.subscribe(Arc::downgrade(&listener));
@@ -756,8 +762,13 @@ impl<K: Key> Shared<K> {
 }
 
 impl<K: Key> MetricsSource for Shared<K> {
-    fn report(&self) -> Option<Report> {
+    fn report(self: Arc<Self>) -> Option<Report> {
         let name = self.name.clone()?;
+        if let Some(hook) = self.before_scrape.get() {
+            hook(&Queue {
+                shared: Arc::clone(&self),
+            });
+        }
         let snapshot = self.state.lock().queue.metrics_snapshot()?;
         Some(Report::Queue(name, Box::new(snapshot)))
     }

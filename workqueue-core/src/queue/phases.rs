@@ -6,7 +6,7 @@
 use super::ready::ReadyKeys;
 use super::state::{Added, Finished};
 use crate::hash::FastHashMap;
-use crate::metrics::{KeyMetrics, MetricsSnapshot, QueueMetrics};
+use crate::metrics::{KeyMetrics, MetricsSnapshot, QueueMetrics, TscStamp};
 use std::collections::hash_map::Entry;
 use std::hash::Hash;
 
@@ -35,13 +35,20 @@ impl<K: Hash + Eq + Clone, M: KeyMetrics> Phases<K, M> {
         }
     }
 
-    /// Adds `key` at `priority`, queueing it in `ready` if it is new.
+    /// Adds `key` at `priority`, queueing it in `ready` if it is new;
+    /// `made_at`: when the add was made, if not now (see `key_metrics.rs`).
     #[inline]
-    pub(super) fn add(&mut self, key: K, priority: i32, ready: &mut ReadyKeys<K>) -> Added {
+    pub(super) fn add(
+        &mut self,
+        key: K,
+        priority: i32,
+        ready: &mut ReadyKeys<K>,
+        made_at: Option<TscStamp>,
+    ) -> Added {
         match self.entries.entry(key) {
             Entry::Vacant(vacant) => {
                 let mut stamps = M::Stamps::default();
-                self.metrics.added(&mut stamps);
+                self.metrics.added(&mut stamps, made_at);
                 ready.push(vacant.key().clone(), priority);
                 vacant.insert((Phase::Ready, stamps));
                 Added::Queued
@@ -57,7 +64,7 @@ impl<K: Hash + Eq + Clone, M: KeyMetrics> Phases<K, M> {
                 }
                 Phase::Processing => {
                     let (phase, stamps) = occupied.get_mut();
-                    self.metrics.added(stamps);
+                    self.metrics.added(stamps, made_at);
                     *phase = Phase::ProcessingDirty(priority);
                     Added::MarkedDirty
                 }
@@ -75,9 +82,14 @@ impl<K: Hash + Eq + Clone, M: KeyMetrics> Phases<K, M> {
     }
 
     /// Finishes the processing of `key`; a key added meanwhile goes back
-    /// to `ready`.
+    /// to `ready`. `made_at`: as for `add`.
     #[inline]
-    pub(super) fn done(&mut self, key: &K, ready: &mut ReadyKeys<K>) -> Finished {
+    pub(super) fn done(
+        &mut self,
+        key: &K,
+        ready: &mut ReadyKeys<K>,
+        made_at: Option<TscStamp>,
+    ) -> Finished {
         // Remove first: the common case (processing, not re-added) is then
         // a single hash-table operation.
         let Some((phase, stamps)) = self.entries.remove(key) else {
@@ -85,11 +97,11 @@ impl<K: Hash + Eq + Clone, M: KeyMetrics> Phases<K, M> {
         };
         match phase {
             Phase::Processing => {
-                self.metrics.done(&stamps);
+                self.metrics.done(&stamps, made_at);
                 Finished::Removed
             }
             Phase::ProcessingDirty(priority) => {
-                self.metrics.done(&stamps);
+                self.metrics.done(&stamps, made_at);
                 self.entries.insert(key.clone(), (Phase::Ready, stamps));
                 ready.push(key.clone(), priority);
                 Finished::Requeued

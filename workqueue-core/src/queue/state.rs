@@ -13,7 +13,7 @@ use super::delayed::DelayedKeys;
 use super::phases::Phases;
 use super::ready::ReadyKeys;
 use crate::clock::{Clock, Timestamp};
-use crate::metrics::{MetricsSnapshot, NoMetrics, QueueMetrics};
+use crate::metrics::{MetricsSnapshot, NoMetrics, QueueMetrics, TscStamp};
 use std::hash::Hash;
 use std::time::Duration;
 
@@ -84,12 +84,22 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
     /// its priority and `priority` (a raise moves it to the tail of the new
     /// level); a key being processed remembers the highest for its requeue.
     pub(crate) fn add(&mut self, key: K, priority: i32) -> Added {
+        self.add_made_at(key, priority, None)
+    }
+
+    /// `add`, made at `made_at` if not now (a replayed call).
+    pub(crate) fn add_made_at(
+        &mut self,
+        key: K,
+        priority: i32,
+        made_at: Option<TscStamp>,
+    ) -> Added {
         if self.shutting_down {
             return Added::Rejected;
         }
         let added = match &mut self.phases {
-            AnyPhases::Unnamed(phases) => phases.add(key, priority, &mut self.ready),
-            AnyPhases::Named(phases) => phases.add(key, priority, &mut self.ready),
+            AnyPhases::Unnamed(phases) => phases.add(key, priority, &mut self.ready, made_at),
+            AnyPhases::Named(phases) => phases.add(key, priority, &mut self.ready, made_at),
         };
         if added == Added::MarkedDirty {
             self.dirty_in_processing += 1;
@@ -110,9 +120,14 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
     }
 
     pub(crate) fn done(&mut self, key: &K) -> Finished {
+        self.done_made_at(key, None)
+    }
+
+    /// `done`, made at `made_at` if not now (a replayed call).
+    pub(crate) fn done_made_at(&mut self, key: &K, made_at: Option<TscStamp>) -> Finished {
         let finished = match &mut self.phases {
-            AnyPhases::Unnamed(phases) => phases.done(key, &mut self.ready),
-            AnyPhases::Named(phases) => phases.done(key, &mut self.ready),
+            AnyPhases::Unnamed(phases) => phases.done(key, &mut self.ready, made_at),
+            AnyPhases::Named(phases) => phases.done(key, &mut self.ready, made_at),
         };
         match finished {
             Finished::Removed => self.processing -= 1,
@@ -171,6 +186,12 @@ impl<K: Hash + Eq + Clone> QueueState<K> {
     /// Every key that was queued or in flight has been processed and done.
     pub(crate) fn drained(&self) -> bool {
         self.ready.is_empty() && self.processing == 0
+    }
+
+    /// Whether this is a named queue whose metrics read [`TscStamp`]s as
+    /// the times of replayed calls.
+    pub(crate) fn metrics_take_tsc_stamps(&self) -> bool {
+        matches!(&self.phases, AnyPhases::Named(phases) if phases.metrics.takes_tsc_stamps())
     }
 
     /// Counts an accepted `add_after` (client-go's retries metric).

@@ -80,7 +80,7 @@ use crate::parking::{Claimed, Parking, Sleepers, Wait};
 use crate::queue::Key;
 use crate::readiness::{Observer, ReadinessObserver};
 use crate::spin_lock::{SpinGuard, SpinLock};
-use crate::sync::{Arc, Weak};
+use crate::sync::Arc;
 use config::Settings;
 use state::{Failure, SchedulingState};
 use std::fmt;
@@ -142,8 +142,6 @@ struct Shared<K> {
     /// A copy of the state's settings, read without the lock.
     settings: Settings,
     name: Option<String>,
-    /// This queue, for the metrics registry to read it through.
-    me: Weak<Shared<K>>,
 }
 
 /// The state plus who is asleep (see `Parking` for the protocol; the same
@@ -203,7 +201,7 @@ impl<K: Key> SchedulingQueue<K> {
     }
 
     fn from_parts(settings: Settings, clock: Clock, name: Option<String>) -> Self {
-        let shared = Arc::new_cyclic(|me| Shared {
+        let shared = Arc::new(Shared {
             state: SpinLock::new(Locked {
                 queue: SchedulingState::new(settings),
                 closed: false,
@@ -214,7 +212,6 @@ impl<K: Key> SchedulingQueue<K> {
             clock,
             settings,
             name,
-            me: me.clone(),
         });
         let listener: Arc<dyn ClockListener> = shared.clone();
         shared.clock.subscribe(Arc::downgrade(&listener));
@@ -604,11 +601,9 @@ impl<K: Key> fmt::Debug for SchedulingQueue<K> {
 }
 
 impl<K: Key> MetricsSource for Shared<K> {
-    fn report(&self) -> Option<Report> {
+    fn report(self: Arc<Self>) -> Option<Report> {
         let name = self.name.clone()?;
-        let queue = SchedulingQueue {
-            shared: self.me.upgrade()?,
-        };
+        let queue = SchedulingQueue { shared: self };
         Some(Report::Scheduling(name, queue.pending()))
     }
 }
