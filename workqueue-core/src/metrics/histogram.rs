@@ -6,7 +6,7 @@ pub const BUCKET_BOUNDS: [f64; 10] = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 
 
 /// [`BUCKET_BOUNDS`] in nanoseconds. Each converts to exactly its bound
 /// in seconds, so `nanos <= bound` here decides as `seconds <= bound` does.
-const BUCKET_BOUNDS_NANOS: [u64; 10] = [
+pub(crate) const BUCKET_BOUNDS_NANOS: [u64; 10] = [
     10,
     100,
     1_000,
@@ -51,30 +51,37 @@ impl HistogramSnapshot {
     }
 }
 
-/// A duration histogram as it records: whole nanoseconds, so an
-/// observation is integer compares and adds; seconds only when read.
+/// A duration histogram as it records: durations in the unit of the
+/// metrics clock (see `stamp_clock.rs`) against bounds in that unit, so an
+/// observation is integer compares and adds; nanoseconds and seconds only
+/// when read.
 #[derive(Clone, Default)]
 pub(crate) struct DurationHistogram {
     buckets: [u64; BUCKET_BOUNDS.len()],
     /// Exact; `u128` cannot overflow (a `u64` could within a year on a
     /// busy queue with slow work).
-    sum_nanos: u128,
+    sum_units: u128,
     count: u64,
 }
 
 impl DurationHistogram {
-    pub(crate) fn observe(&mut self, nanos: u64) {
-        if let Some(bucket) = BUCKET_BOUNDS_NANOS.iter().position(|&bound| nanos <= bound) {
+    /// Counts a duration of `units`; `bounds`: [`BUCKET_BOUNDS`] in the
+    /// same unit.
+    #[inline]
+    pub(crate) fn observe(&mut self, units: u64, bounds: &[u64; BUCKET_BOUNDS.len()]) {
+        if let Some(bucket) = bounds.iter().position(|&bound| units <= bound) {
             self.buckets[bucket] += 1;
         }
-        self.sum_nanos += u128::from(nanos);
+        self.sum_units += u128::from(units);
         self.count += 1;
     }
 
-    pub(crate) fn snapshot(&self) -> HistogramSnapshot {
+    /// The histogram in seconds, given how many nanoseconds a sum of
+    /// units is.
+    pub(crate) fn snapshot(&self, to_nanos: impl Fn(u128) -> u128) -> HistogramSnapshot {
         HistogramSnapshot {
             buckets: self.buckets,
-            sum: self.sum_nanos as f64 / 1e9,
+            sum: to_nanos(self.sum_units) as f64 / 1e9,
             count: self.count,
         }
     }
@@ -87,10 +94,10 @@ mod tests {
     #[test]
     fn observations_land_in_the_first_bucket_that_holds_them() {
         let mut recording = DurationHistogram::default();
-        recording.observe(50_000);
-        recording.observe(100_000);
-        recording.observe(20_000_000_000);
-        let histogram = recording.snapshot();
+        recording.observe(50_000, &BUCKET_BOUNDS_NANOS);
+        recording.observe(100_000, &BUCKET_BOUNDS_NANOS);
+        recording.observe(20_000_000_000, &BUCKET_BOUNDS_NANOS);
+        let histogram = recording.snapshot(|nanos| nanos);
         assert_eq!(histogram.buckets[4], 2);
         assert_eq!(histogram.count, 3);
         assert_eq!(histogram.cumulative()[9], 2, "20 s is only in +Inf");

@@ -222,7 +222,7 @@ fn number(value: f64) -> String {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::super::histogram::DurationHistogram;
+    use super::super::histogram::{DurationHistogram, BUCKET_BOUNDS_NANOS};
     use super::*;
 
     #[test]
@@ -262,8 +262,8 @@ mod tests {
             ..MetricsSnapshot::default()
         };
         let mut queue_duration = DurationHistogram::default();
-        queue_duration.observe(50_000);
-        snapshot.queue_duration = queue_duration.snapshot();
+        queue_duration.observe(50_000, &BUCKET_BOUNDS_NANOS);
+        snapshot.queue_duration = queue_duration.snapshot(|nanos| nanos);
         let text = render(&[("pods \"a\"".to_owned(), snapshot)]);
         assert!(text.contains("workqueue_depth{name=\"pods \\\"a\\\"\"} 2\n"));
         assert!(text.contains("workqueue_adds_total{name=\"pods \\\"a\\\"\"} 5\n"));

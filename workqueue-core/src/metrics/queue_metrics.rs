@@ -1,20 +1,22 @@
 //! One queue's metrics, kept under the queue's lock and updated exactly
 //! where client-go's `defaultQueueMetrics` is.
 
-use super::histogram::{DurationHistogram, HistogramSnapshot};
+use super::histogram::{DurationHistogram, HistogramSnapshot, BUCKET_BOUNDS_NANOS};
 use super::key_metrics::KeyMetrics;
-use super::stamp_clock::{StampClock, TscStamp};
-use crate::clock::{Clock, Timestamp};
+use super::stamp_clock::{Stamp, StampClock, TscStamp};
+use crate::clock::Clock;
 
 pub(crate) struct QueueMetrics {
     clock: StampClock,
+    /// The histograms' bucket bounds in the clock's unit.
+    bounds: [u64; BUCKET_BOUNDS_NANOS.len()],
     depth: i64,
     adds: u64,
     retries: u64,
     queue_duration: DurationHistogram,
     work_duration: DurationHistogram,
     /// The "unfinished" gauges stop at the shutdown, like client-go's ticker.
-    frozen_at: Option<Timestamp>,
+    frozen_at: Option<Stamp>,
 }
 
 /// A queue's metrics at one moment.
@@ -71,22 +73,16 @@ impl MetricsSnapshot {
 /// again while processing), `started` while it is processed.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct KeyStamps {
-    added: Timestamp,
-    started: Timestamp,
-}
-
-fn nanos_between(earlier: Timestamp, later: Timestamp) -> u64 {
-    later.as_nanos().saturating_sub(earlier.as_nanos())
-}
-
-fn seconds_between(earlier: Timestamp, later: Timestamp) -> f64 {
-    nanos_between(earlier, later) as f64 / 1e9
+    added: Stamp,
+    started: Stamp,
 }
 
 impl QueueMetrics {
     pub(crate) fn new(clock: Clock) -> Self {
+        let clock = StampClock::new(clock);
         QueueMetrics {
-            clock: StampClock::new(clock),
+            bounds: BUCKET_BOUNDS_NANOS.map(|nanos| clock.unit_bound(nanos)),
+            clock,
             depth: 0,
             adds: 0,
             retries: 0,
@@ -111,14 +107,16 @@ impl QueueMetrics {
 
     /// The metrics now, given the stamps of the keys being processed.
     pub(crate) fn snapshot<'a>(
-        &mut self,
+        &self,
         processing: impl Iterator<Item = &'a KeyStamps>,
     ) -> MetricsSnapshot {
         let now = self.frozen_at.unwrap_or_else(|| self.clock.now());
         let mut unfinished = 0.0;
         let mut longest: f64 = 0.0;
+        let seconds_since =
+            |start: Stamp| self.clock.to_nanos(u128::from(now.since(start))) as f64 / 1e9;
         for stamps in processing {
-            let age = seconds_between(stamps.started, now);
+            let age = seconds_since(stamps.started);
             unfinished += age;
             longest = longest.max(age);
         }
@@ -126,8 +124,12 @@ impl QueueMetrics {
             depth: self.depth,
             adds: self.adds,
             retries: self.retries,
-            queue_duration: self.queue_duration.snapshot(),
-            work_duration: self.work_duration.snapshot(),
+            queue_duration: self
+                .queue_duration
+                .snapshot(|units| self.clock.to_nanos(units)),
+            work_duration: self
+                .work_duration
+                .snapshot(|units| self.clock.to_nanos(units)),
             unfinished_work_seconds: unfinished,
             longest_running_processor_seconds: longest,
             depth_by_priority: Vec::new(),
@@ -149,12 +151,12 @@ impl KeyMetrics for QueueMetrics {
         self.depth -= 1;
         stamps.started = now;
         self.queue_duration
-            .observe(nanos_between(stamps.added, now));
+            .observe(now.since(stamps.added), &self.bounds);
     }
 
     fn done(&mut self, stamps: &KeyStamps, made_at: Option<TscStamp>) {
         let now = self.clock.time_of(made_at);
         self.work_duration
-            .observe(nanos_between(stamps.started, now));
+            .observe(now.since(stamps.started), &self.bounds);
     }
 }

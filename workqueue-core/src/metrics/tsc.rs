@@ -1,21 +1,20 @@
-//! The CPU's time-stamp counter as a nanosecond clock, for metric
-//! durations only: reading it costs about half of `Instant::now`, and a
-//! named queue reads the time three times per add/get/done.
+//! The CPU's time-stamp counter as the clock of metric durations only:
+//! reading it costs about half of `Instant::now`, and a named queue reads
+//! the time three times per add/get/done. Readings stay raw ticks; the
+//! rate converts durations to nanoseconds when they are read.
 //!
 //! Only an invariant counter (constant rate through frequency changes and
 //! sleep states, CPUID 0x8000_0007 EDX bit 8) is used. Its rate is
 //! measured once per process against `Instant`. Delays and deadlines never
 //! read it: they follow the queue's [`Clock`](crate::Clock).
 
-use crate::clock::Timestamp;
 use core::arch::x86_64::{__cpuid, _rdtsc};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// A calibrated counter: nanoseconds since `origin_ticks`.
+/// A calibrated counter: its rate.
 #[derive(Clone, Copy)]
 pub(super) struct Tsc {
-    origin_ticks: u64,
     /// Nanoseconds per tick, fixed point with 32 fractional bits: about
     /// 1e-9 relative precision at the GHz rates of real counters.
     nanos_per_tick_q32: u64,
@@ -37,22 +36,14 @@ impl Tsc {
         *TSC.get_or_init(|| invariant().then(calibrate).flatten())
     }
 
-    #[inline]
-    pub(super) fn now(self) -> Timestamp {
-        self.at(read())
-    }
-
-    /// The time at counter value `ticks`.
-    #[inline]
-    pub(super) fn at(self, ticks: u64) -> Timestamp {
-        let ticks = ticks.saturating_sub(self.origin_ticks);
-        let nanos = (u128::from(ticks) * u128::from(self.nanos_per_tick_q32)) >> 32;
-        Timestamp::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    pub(super) fn nanos_per_tick_q32(self) -> u64 {
+        self.nanos_per_tick_q32
     }
 }
 
+/// The counter's value now.
 #[inline]
-fn read() -> u64 {
+pub(super) fn read() -> u64 {
     // SAFETY: RDTSC exists on every x86_64 CPU and only reads a counter.
     unsafe { _rdtsc() }
 }
@@ -92,10 +83,7 @@ fn calibrate() -> Option<Tsc> {
     let ticks = end_ticks.checked_sub(start_ticks).filter(|&t| t > 0)?;
     let nanos = end.duration_since(start).as_nanos();
     let nanos_per_tick_q32 = u64::try_from((nanos << 32) / u128::from(ticks)).ok()?;
-    Some(Tsc {
-        origin_ticks: start_ticks,
-        nanos_per_tick_q32,
-    })
+    Some(Tsc { nanos_per_tick_q32 })
 }
 
 #[cfg(all(test, not(loom)))]
@@ -107,15 +95,12 @@ mod tests {
         let Some(tsc) = Tsc::get() else {
             return;
         };
-        let measure = || {
-            let (instant, ticks) = reading();
-            (instant, tsc.at(ticks))
-        };
-        let (start, start_stamp) = measure();
+        let (start, start_ticks) = reading();
         std::thread::sleep(Duration::from_millis(20));
-        let (end, end_stamp) = measure();
+        let (end, end_ticks) = reading();
+        let ticks = u128::from(end_ticks - start_ticks);
+        let measured = ((ticks * u128::from(tsc.nanos_per_tick_q32())) >> 32) as f64;
         let expected = end.duration_since(start).as_nanos() as f64;
-        let measured = end_stamp.as_nanos().saturating_sub(start_stamp.as_nanos()) as f64;
         let error = (measured - expected).abs() / expected;
         assert!(error < 1e-3, "off by {:.4} %", error * 100.0);
     }
