@@ -420,13 +420,18 @@ typedef struct {
      * Not 0 while a producer must call instead of submitting: calls that
      * may block now looking at or waiting on the queue (a get with a
      * timeout, a drain, a worker loop), 1 while keys may wait for a delay,
-     * 1 for ever once the queue's fd exists or with priority aging.
-     * Written by the queue only.
+     * 1 for ever once the queue's fd exists, with priority aging, and on
+     * a named queue whose metrics cannot read counter stamps (a manual
+     * clock, no invariant time-stamp counter). Written by the queue only.
      */
     uint32_t waiters;
     /**
-     * How the entries' `stamp` is read: `WQ_STAMPS_NONE` or
-     * `WQ_STAMPS_TSC`. Set by the queue at `wq_queue_new`.
+     * How producers stamp entries (`wq_submission.stamp`): with
+     * `WQ_STAMPS_TSC` (a named queue, which times each add and done for
+     * its metrics), the CPU's time-stamp counter when the call was made
+     * (x86 `RDTSC`, e.g. `__rdtsc()`); with `WQ_STAMPS_NONE`, not at all
+     * (the stamp is ignored). Set by the queue at `wq_queue_new`; a scrape
+     * of the metrics applies a named queue's ring before it reads it.
      */
     uint32_t stamps;
     wq_submission entries[WQ_SUBMISSIONS_CAPACITY];
