@@ -93,21 +93,19 @@ type retirement struct {
 }
 
 type slot[T comparable] struct {
-	// record: the entry's published record (published.go): its key, and
-	// whether it is idle; nil while the slot is free.
-	record    *record[T]
-	tag       uint32 // the key's tag in the index (to find its cell)
-	gen       uint32
-	live      bool
+	// record: the entry's published record (published.go), which holds
+	// its key; nil while the slot is free.
+	record *record[T]
+	tag    uint32 // the key's tag in the index (to find its cell)
+	gen    uint32
+	live   bool
+	// idle: the entry is retired, the library does not hold its id.
+	// Guarded by mu: only goroutines holding mu read it (getters resolve
+	// ids without it, see published.go).
+	idle      bool
 	flags     uint8  // the scheduling queue's per-item state (see squeue.go)
 	retiredNo uint32 // the sequence number of its latest retirement
 }
-
-// isIdle reports whether the entry is retired: the library does not hold
-// its id. Getters read it without a lock; it is written under mu.
-func (s *slot[T]) isIdle() bool { return s.record.idle.Load() }
-
-func (s *slot[T]) setIdle(idle bool) { s.record.idle.Store(idle) }
 
 // maxIdle is how many idle entries a shard keeps.
 const maxIdle = 32
@@ -229,8 +227,8 @@ func (sh *shard[T]) idOf(idx uint32) uint64 {
 func (sh *shard[T]) intern(key T, h uint64) (id uint64, created bool) {
 	idx, at, ok := sh.find(key, h)
 	if ok {
-		if s := &sh.slots[idx]; s.isIdle() {
-			s.setIdle(false)
+		if s := &sh.slots[idx]; s.idle {
+			s.idle = false
 			sh.idle--
 			return sh.idOf(idx), true
 		}
@@ -247,6 +245,7 @@ func (sh *shard[T]) intern(key T, h uint64) (id uint64, created bool) {
 	s := &sh.slots[idx]
 	s.tag = tagOf(h)
 	s.live = true
+	s.idle = false
 	s.flags = 0
 	s.gen = sh.gen
 	sh.gen = (sh.gen + 1) & genMask
@@ -259,12 +258,14 @@ func (sh *shard[T]) intern(key T, h uint64) (id uint64, created bool) {
 	return id, true
 }
 
-// keyOfMark resolves id and sets flags on its entry, atomically.
+// keyOfMark resolves id and sets flags on its entry, atomically. It
+// holds only slotMu, so it cannot tell an idle entry (see published.go
+// for why a getter need not).
 func (in *interner[T]) keyOfMark(id uint64, flags uint8) (T, bool) {
 	sh := in.shardOfID(id)
 	sh.slotMu.Lock()
 	defer sh.slotMu.Unlock()
-	if s := sh.slotOf(id); s != nil {
+	if s := sh.entryOf(id); s != nil {
 		s.flags |= flags
 		return s.record.key, true
 	}
@@ -272,9 +273,9 @@ func (in *interner[T]) keyOfMark(id uint64, flags uint8) (T, bool) {
 	return zero, false
 }
 
-// slotOf is id's live slot, nil if gone or idle; slotMu is held.
+// slotOf is id's live slot, nil if gone or idle; both locks are held.
 func (sh *shard[T]) slotOf(id uint64) *slot[T] {
-	if s := sh.entryOf(id); s != nil && !s.isIdle() {
+	if s := sh.entryOf(id); s != nil && !s.idle {
 		return s
 	}
 	return nil
@@ -362,11 +363,11 @@ func (sh *shard[T]) retireLocked(id uint64) {
 		no := sh.retireNo
 		sh.retireNo++
 		r := &sh.retired[no%maxIdle]
-		if o := sh.entryOf(r.id); o != nil && o.isIdle() && o.retiredNo == r.no {
+		if o := sh.entryOf(r.id); o != nil && o.idle && o.retiredNo == r.no {
 			sh.removeLocked(r.id) // maxIdle retirements ago
 		}
 		*r = retirement{id: id, no: no}
-		s.setIdle(true)
+		s.idle = true
 		s.retiredNo = no
 		sh.idle++
 	}
@@ -399,8 +400,8 @@ func (sh *shard[T]) removeLocked(id uint64) bool {
 	if s == nil {
 		return false
 	}
-	if s.isIdle() {
-		s.setIdle(false)
+	if s.idle {
+		s.idle = false
 		sh.idle--
 	}
 	idx := uint32(id)

@@ -4,24 +4,24 @@ import "sync/atomic"
 
 // Getters resolve the ids the library hands out without a lock: each
 // shard publishes its entries in an array of atomic pointers, indexed by
-// slot, to records of key, generation and whether the entry is idle. A
-// record is made once per entry and only its idle flag ever changes; the
-// array is replaced, never resized in place, when the slot table outgrows
-// it or is trimmed.
+// slot, to records of key and generation. A record is made once per entry
+// and never changes; the array is replaced, never resized in place, when
+// the slot table outgrows it or is trimmed.
 //
 // Writers hold the shard's mu (all changes to entries do), so they never
 // race each other; a getter reads the array and then the record
 // atomically. A getter that received an id from the library reads a
 // record at least as new as the one published when the id was added, so
-// it finds the key unless the entry has gone since, which happens only
-// when another goroutine's Done finished that run: then it skips the id,
-// as under a lock.
+// it finds the key unless the entry has gone since (another goroutine's
+// Done finished that run and the entry was dropped): then it skips the
+// id, as under a lock. Whether an entry is idle is not published: the
+// library handed the id out, so it held it, and an entry goes idle only
+// once the library no longer holds its id, after a Done of this very run.
 
 // record is what a getter reads for an entry.
 type record[T comparable] struct {
-	key  T
-	gen  uint32
-	idle atomic.Bool // retired: the library does not hold the id
+	key T
+	gen uint32
 }
 
 // published is a shard's array of records, nil at empty slots.
@@ -56,7 +56,7 @@ func (sh *shard[T]) republish(n int) *published[T] {
 }
 
 // keyOf resolves an id made by this interner, without a lock; false when
-// its entry is gone or idle.
+// its entry is gone.
 func (in *interner[T]) keyOf(id uint64) (T, bool) {
 	return in.shardOfID(id).keyOf(id)
 }
@@ -65,7 +65,7 @@ func (in *interner[T]) keyOf(id uint64) (T, bool) {
 func (sh *shard[T]) keyOf(id uint64) (T, bool) {
 	if arr := sh.records.Load(); arr != nil {
 		if idx := uint32(id); int(idx) < len(*arr) {
-			if r := (*arr)[idx].Load(); r != nil && uint64(r.gen) == id>>(slotBits+shardBits) && !r.idle.Load() {
+			if r := (*arr)[idx].Load(); r != nil && uint64(r.gen) == id>>(slotBits+shardBits) {
 				return r.key, true
 			}
 		}
