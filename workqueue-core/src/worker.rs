@@ -4,7 +4,9 @@
 //! Each worker: `get` a key → run the handler → on success `forget` the
 //! key; on failure requeue it with `add_rate_limited` until it has been
 //! retried `max_retries` times, then `forget` it and report it dropped →
-//! `done`. Workers return when the queue is shut down and exhausted.
+//! `done`. A failure the queue refuses to requeue because it is shutting
+//! down is counted abandoned. Workers return when the queue is shut down
+//! and exhausted.
 
 use crate::error::ConfigError;
 use crate::queue::{Key, Queue};
@@ -32,7 +34,9 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
     }
 }
 
-/// What the workers did, counted once they have all returned.
+/// What the workers did, counted once they have all returned. Every
+/// handler run is counted in exactly one of `succeeded`, `retried`,
+/// `dropped` and `abandoned`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WorkerReport {
     /// Handler runs that succeeded.
@@ -41,8 +45,13 @@ pub struct WorkerReport {
     pub retried: u64,
     /// Keys given up on after `max_retries` retries.
     pub dropped: u64,
-    /// Handler runs that panicked (also counted as retried or dropped).
+    /// Handler runs that panicked (also counted as retried, dropped or
+    /// abandoned).
     pub panicked: u64,
+    /// Failed runs that were not retried because the queue was shutting
+    /// down (the key was not requeued, nor forgotten, nor reported
+    /// dropped).
+    pub abandoned: u64,
 }
 
 /// A pool of workers draining a queue. `max_retries` defaults to 5.
@@ -57,6 +66,7 @@ struct Counters {
     retried: AtomicU64,
     dropped: AtomicU64,
     panicked: AtomicU64,
+    abandoned: AtomicU64,
 }
 
 impl WorkerPool {
@@ -114,6 +124,7 @@ impl WorkerPool {
             retried: counters.retried.load(Ordering::Relaxed),
             dropped: counters.dropped.load(Ordering::Relaxed),
             panicked: counters.panicked.load(Ordering::Relaxed),
+            abandoned: counters.abandoned.load(Ordering::Relaxed),
         }
     }
 
@@ -138,10 +149,13 @@ impl WorkerPool {
                     queue.forget(&key);
                 }
                 Err(_) if queue.num_requeues(&key) < self.max_retries => {
-                    // A queue shutting down refuses the retry: not counted.
-                    if queue.add_rate_limited(key.clone()).is_some() {
-                        counters.retried.fetch_add(1, Ordering::Relaxed);
-                    }
+                    // A queue shutting down refuses the retry (decided under
+                    // its lock): the run is abandoned.
+                    let counter = match queue.add_rate_limited(key.clone()) {
+                        Some(_) => &counters.retried,
+                        None => &counters.abandoned,
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(failure) => {
                     counters.dropped.fetch_add(1, Ordering::Relaxed);

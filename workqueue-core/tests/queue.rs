@@ -499,6 +499,38 @@ fn a_delayed_key_due_before_a_drain_is_drained() {
     assert!(queue.shutdown_with_drain());
 }
 
+/// `try_add_after_with_priority` tells a refusal (`None`: shutting down)
+/// from an add that changed nothing (`Some(false)`), which `add_after`
+/// reports alike.
+#[test]
+fn try_add_after_tells_a_refusal_from_a_collapse() {
+    let (queue, _clock) = manual_queue();
+    let hour = Duration::from_secs(3600);
+    assert_eq!(queue.try_add_after_with_priority(1, hour, 0), Some(true));
+    assert_eq!(
+        queue.try_add_after_with_priority(1, 2 * hour, 0),
+        Some(false),
+        "a later delay changes nothing"
+    );
+    assert_eq!(
+        queue.try_add_after_with_priority(2, Duration::ZERO, 0),
+        Some(true)
+    );
+    assert_eq!(
+        queue.try_add_after_with_priority(2, Duration::ZERO, 0),
+        Some(false)
+    );
+    queue.shutdown();
+    assert_eq!(
+        queue.try_add_after_with_priority(3, Duration::ZERO, 0),
+        None
+    );
+    assert_eq!(queue.try_add_after_with_priority(3, hour, 0), None);
+    assert!(!queue.add_after(3, Duration::ZERO));
+    assert_eq!(queue.try_get(), Ok(2));
+    assert_eq!(queue.try_get(), Err(GetError::ShutDown));
+}
+
 // ------------------------------------------------------------ Timed gets
 
 /// An empty queue times out with `Empty`, not before the timeout, and a

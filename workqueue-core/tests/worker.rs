@@ -7,8 +7,8 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-use workqueue_core::rate_limit::ExponentialBackoff;
-use workqueue_core::{Failure, Queue, WorkerPool, WorkerReport};
+use workqueue_core::rate_limit::{ExponentialBackoff, RateLimiter};
+use workqueue_core::{Failure, ManualClock, Queue, Timestamp, WorkerPool, WorkerReport};
 
 const LONG: Duration = Duration::from_secs(10);
 
@@ -100,6 +100,7 @@ fn failures_are_retried_and_success_forgets() {
             retried: 2 * u64::from(KEYS),
             dropped: 0,
             panicked: 0,
+            abandoned: 0,
         }
     );
     for key in 0..KEYS {
@@ -151,6 +152,7 @@ fn a_key_failing_past_max_retries_is_dropped_and_reported() {
             retried: 3 * u64::from(KEYS),
             dropped: u64::from(KEYS),
             panicked: 0,
+            abandoned: 0,
         }
     );
     let mut dropped = std::mem::take(&mut *dropped.lock().unwrap());
@@ -217,6 +219,7 @@ fn a_panicking_handler_is_counted_and_retried() {
             retried: 1 + 2,
             dropped: 1,
             panicked: 1 + 3,
+            abandoned: 0,
         }
     );
     assert_eq!(
@@ -250,7 +253,15 @@ fn workers_return_cleanly_on_shutdown_with_drain() {
     let report = finish(&queue, &pool);
     assert_eq!(report.succeeded, runs.load(Ordering::SeqCst) as u64);
     assert!(report.succeeded >= 51, "every distinct key ran");
-    assert_eq!((report.retried, report.dropped, report.panicked), (0, 0, 0));
+    assert_eq!(
+        (
+            report.retried,
+            report.dropped,
+            report.panicked,
+            report.abandoned
+        ),
+        (0, 0, 0, 0)
+    );
     assert_eq!(queue.len(), 0);
     assert_eq!(queue.processing_len(), 0);
 }
@@ -273,7 +284,7 @@ fn run_returns_on_plain_shutdown() {
     }
     queue.add(9);
     // A second run comes from an accepted retry (a queue shutting down
-    // refuses a retry, uncounted).
+    // refuses a retry: that run is abandoned).
     for run in ["a first run", "a retry"] {
         runs.recv_timeout(LONG).expect(run);
     }
@@ -281,6 +292,169 @@ fn run_returns_on_plain_shutdown() {
     let report = rx
         .recv_timeout(LONG)
         .expect("workers return after shutdown");
-    assert!(report.retried + report.dropped >= 1, "{report:?}");
+    assert!(report.retried >= 1, "{report:?}");
     assert_eq!(report.succeeded, 0);
+    let handler_runs = 2 + runs.try_iter().count() as u64;
+    assert_eq!(
+        report.succeeded + report.retried + report.dropped + report.abandoned,
+        handler_runs,
+        "every run counted once: {report:?}"
+    );
+}
+
+/// Runs that fail once the queue is shutting down are abandoned: the queue
+/// refuses their retry. Four workers each hold one key until the test has
+/// shut the queue down; then two keys fail, one panics, one succeeds.
+#[test]
+fn failures_while_shutting_down_are_abandoned() {
+    const KEYS: u32 = 4;
+    let queue = fast_queue();
+    // Two rendezvous of the four handlers and the test: every key is held
+    // by a worker; the queue has been shut down.
+    let barrier = Arc::new(std::sync::Barrier::new(KEYS as usize + 1));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let handler = {
+        let (barrier, runs) = (Arc::clone(&barrier), Arc::clone(&runs));
+        move |key: &u32| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            barrier.wait();
+            barrier.wait();
+            match key {
+                0 | 1 => Err(format!("{key} failed during the shutdown")),
+                2 => panic!("{key} panicked during the shutdown"),
+                _ => Ok(()),
+            }
+        }
+    };
+    let pool = run_pool(
+        WorkerPool::new(KEYS as usize).unwrap(),
+        &queue,
+        handler,
+        |key, _| panic!("key {key} reported dropped"),
+    );
+    queue.add_batch(0..KEYS);
+    barrier.wait();
+    queue.shutdown();
+    barrier.wait();
+    let report = pool
+        .recv_timeout(LONG)
+        .expect("the workers return after shutdown");
+    assert_eq!(
+        report,
+        WorkerReport {
+            succeeded: 1,
+            retried: 0,
+            dropped: 0,
+            panicked: 1,
+            abandoned: 3,
+        }
+    );
+    assert_eq!(
+        report.succeeded + report.retried + report.dropped + report.abandoned,
+        runs.load(Ordering::SeqCst) as u64
+    );
+    assert_eq!(queue.len() + queue.delayed_len(), 0, "nothing requeued");
+}
+
+/// A handler that shuts the queue down itself: its failure, and those of
+/// the keys still queued (handed out until the queue is exhausted), are
+/// abandoned; a key out of retries is still dropped.
+#[test]
+fn a_handler_that_shuts_down_abandons_its_failures() {
+    let clock = ManualClock::new();
+    let queue: Queue<u32> = Queue::builder().clock(&clock).build();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(Mutex::new(Vec::new()));
+    let handler = {
+        let (runs, queue) = (Arc::clone(&runs), queue.clone());
+        move |key: &u32| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            queue.shutdown();
+            Err(format!("{key} failed"))
+        }
+    };
+    let on_dropped = {
+        let dropped = Arc::clone(&dropped);
+        move |key: u32, _failure: Failure<String>| dropped.lock().unwrap().push(key)
+    };
+    // Key 3 has used up its retries already: it is dropped, not abandoned.
+    // (Its retries wait for a clock that never moves; the shutdown drops
+    // them.)
+    for _ in 0..2 {
+        assert!(queue.add_rate_limited(3).is_some());
+    }
+    queue.add_batch([1, 2, 3]);
+    let pool = run_pool(
+        WorkerPool::new(1).unwrap().max_retries(2),
+        &queue,
+        handler,
+        on_dropped,
+    );
+    let report = pool
+        .recv_timeout(LONG)
+        .expect("the worker returns once the queue is exhausted");
+    assert_eq!(
+        report,
+        WorkerReport {
+            succeeded: 0,
+            retried: 0,
+            dropped: 1,
+            panicked: 0,
+            abandoned: 2,
+        }
+    );
+    assert_eq!(*dropped.lock().unwrap(), vec![3]);
+    assert_eq!(
+        report.succeeded + report.retried + report.dropped + report.abandoned,
+        runs.load(Ordering::SeqCst) as u64
+    );
+    assert_eq!(
+        queue.num_requeues(&1),
+        0,
+        "an abandoned key was never retried"
+    );
+}
+
+/// A limiter that shuts its queue down while it is asked for a delay:
+/// the shutdown lands between `add_rate_limited`'s check of the flag and
+/// its add.
+struct ShutsDownWhenAsked(Arc<Mutex<Option<Queue<u32>>>>);
+
+impl RateLimiter<u32> for ShutsDownWhenAsked {
+    fn when(&self, _key: &u32, _now: Timestamp) -> Duration {
+        if let Some(queue) = self.0.lock().unwrap().take() {
+            queue.shutdown();
+        }
+        Duration::ZERO
+    }
+
+    fn forget(&self, _key: &u32) {}
+
+    fn num_requeues(&self, _key: &u32) -> u32 {
+        0
+    }
+}
+
+/// A shutdown that comes while the retry is being decided refuses it: the
+/// run is abandoned, not counted retried.
+#[test]
+fn a_shutdown_racing_the_retry_abandons_the_run() {
+    let slot = Arc::new(Mutex::new(None));
+    let queue: Queue<u32> = Queue::builder()
+        .rate_limiter(ShutsDownWhenAsked(Arc::clone(&slot)))
+        .build();
+    *slot.lock().unwrap() = Some(queue.clone());
+    queue.add(1);
+    let report = WorkerPool::new(1)
+        .unwrap()
+        .run(&queue, |_key: &u32| Err::<(), _>("fails"));
+    assert_eq!(
+        report,
+        WorkerReport {
+            abandoned: 1,
+            ..WorkerReport::default()
+        }
+    );
+    assert!(slot.lock().unwrap().is_none(), "the limiter was asked");
+    assert_eq!(queue.len(), 0, "the retry was refused");
 }

@@ -330,26 +330,43 @@ impl<K: Key> Queue<K> {
     /// [`Queue::add_after`] at `priority`. A key already waiting keeps the
     /// earlier ready time and the higher priority.
     pub fn add_after_with_priority(&self, key: K, delay: Duration, priority: i32) -> bool {
+        self.try_add_after_with_priority(key, delay, priority)
+            .unwrap_or(false)
+    }
+
+    /// [`Queue::add_after_with_priority`] that tells a refusal from an add
+    /// that changed nothing: `None` when the queue is shutting down and
+    /// refused `key`, else whether the call added the key or set its ready
+    /// time. For bindings that keep their own rate limiter and must know,
+    /// without a race against a shutdown, whether a retry was accepted.
+    pub fn try_add_after_with_priority(
+        &self,
+        key: K,
+        delay: Duration,
+        priority: i32,
+    ) -> Option<bool> {
         self.schedule(key, delay, priority, self.shared.clock.now())
     }
 
-    /// Makes `key` ready `delay` after `now` (a time already read).
-    fn schedule(&self, key: K, delay: Duration, priority: i32, now: Timestamp) -> bool {
+    /// Makes `key` ready `delay` after `now` (a time already read): `None`
+    /// when the queue is shutting down and refused it, else whether it
+    /// added the key or set its ready time.
+    fn schedule(&self, key: K, delay: Duration, priority: i32, now: Timestamp) -> Option<bool> {
         let mut st = self.shared.state.lock();
         if st.queue.shutting_down {
-            return false;
+            return None;
         }
         st.queue.retried();
         st.queue.promote_due(now);
         if delay.is_zero() {
             let added = st.queue.add(key, priority);
-            return self.after_add(st, added);
+            return Some(self.after_add(st, added));
         }
         match st.queue.delayed.insert(key, now + delay, priority) {
-            Inserted::Unchanged => return false,
+            Inserted::Unchanged => return Some(false),
             Inserted::Later => {
                 self.shared.report_readiness(&mut st);
-                return true;
+                return Some(true);
             }
             Inserted::Earliest => {}
         }
@@ -360,12 +377,13 @@ impl<K: Key> Queue<K> {
         let wake = st.claim_wakeup();
         drop(st);
         self.shared.getters.unpark(wake);
-        true
+        Some(true)
     }
 
     /// Adds `key` after the delay its rate limiter gives now, and returns
-    /// that delay; `None` when the queue is shutting down (the limiter is
-    /// not consulted then).
+    /// that delay; `None` when the queue is shutting down and refused the
+    /// key (the limiter is not consulted then, unless the shutdown came
+    /// while it was being consulted).
     pub fn add_rate_limited(&self, key: K) -> Option<Duration> {
         self.add_rate_limited_with_priority(key, 0)
     }
@@ -379,8 +397,9 @@ impl<K: Key> Queue<K> {
         }
         let now = self.shared.clock.now();
         let delay = self.shared.limiter.when(&key, now);
-        self.schedule(key, delay, priority, now);
-        Some(delay)
+        // The flag was read without the lock: a shutdown may have come
+        // since, and only the lock says whether the key was taken.
+        self.schedule(key, delay, priority, now).map(|_| delay)
     }
 
     /// Tells the rate limiter to stop tracking `key` (after a success).
