@@ -656,7 +656,10 @@ typedef int (*wq_handler_fn)(void *user_data, uint64_t key);
 typedef void (*wq_dropped_fn)(void *user_data, uint64_t key);
 
 /**
- * What `wq_worker_run`'s workers did.
+ * What `wq_worker_run`'s workers did. Every handler run is counted in
+ * exactly one field: runs = succeeded + retried + dropped + abandoned.
+ * Fields are only ever appended, so those of an older header keep their
+ * offsets.
  */
 typedef struct {
     /**
@@ -671,6 +674,12 @@ typedef struct {
      * Keys given up on (forgotten) after `max_retries` retries.
      */
     uint64_t dropped;
+    /**
+     * Failed runs that were not retried because the queue was shutting
+     * down (the key was not requeued; it is neither forgotten nor passed
+     * to `on_dropped`).
+     */
+    uint64_t abandoned;
 } wq_worker_report;
 
 /**
@@ -1359,6 +1368,31 @@ wq_status wq_queue_add_after_with_priority(wq_queue *queue,
                                            bool *out_added);
 
 /**
+ * `wq_queue_add_after_with_priority` that tells a refusal apart: returns
+ * `WQ_STATUS_SHUTDOWN` (and writes nothing) when the queue is shutting
+ * down and refused `key`; otherwise `*out_added` (if not NULL) is that of
+ * `wq_queue_add_after_with_priority` (false: the key already waited for an
+ * earlier or equal time, or was already queued).
+ *
+ * The shutdown check and the add are one step under the queue's lock, so
+ * a status of `WQ_STATUS_OK` means the key was accepted even if a shutdown
+ * follows at once. For bindings that keep their own rate limiter and must
+ * know whether a retry was accepted (`wq_queue_add_rate_limited` reports
+ * the same with the queue's limiter).
+ *
+ * Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` is NULL.
+ *
+ * # Safety
+ * `queue` is NULL or a live handle; `out_added` is NULL or valid for a
+ * write.
+ */
+wq_status wq_queue_try_add_after_with_priority(wq_queue *queue,
+                                               uint64_t key,
+                                               int64_t delay_ns,
+                                               int32_t priority,
+                                               bool *out_added);
+
+/**
  * `wq_queue_add_rate_limited` at `priority`.
  *
  * Returns `WQ_STATUS_SHUTDOWN` if the queue is shutting down;
@@ -1909,7 +1943,9 @@ void wq_semaphore_free(wq_semaphore *semaphore);
  * requeue it with `wq_queue_add_rate_limited` unless it was already
  * retried `max_retries` times (`WQ_DEFAULT_MAX_RETRIES` is client-go's
  * 5), in which case forget it and call `on_dropped(user_data, key)` (may
- * be NULL) → done. The counts go to `*out_report` if it is not NULL.
+ * be NULL) → done. A failure the queue refuses to requeue because it is
+ * shutting down is counted abandoned. The counts go to `*out_report` if
+ * it is not NULL.
  *
  * Stop it by calling `wq_queue_shutdown` or `wq_queue_shutdown_with_drain`
  * from another thread (or from the handler). `handler`, `on_dropped` and

@@ -121,6 +121,9 @@ static void test_add_get_done_and_batches(void) {
     CHECK_OK(wq_queue_add(q, 10, &added));
     CHECK(!added);
     CHECK_STATUS(wq_queue_add_rate_limited(q, 10, NULL), WQ_STATUS_SHUTDOWN);
+    added = true;
+    CHECK_STATUS(wq_queue_try_add_after_with_priority(q, 10, 0, 0, &added), WQ_STATUS_SHUTDOWN);
+    CHECK(added); /* not written */
     /* Queued keys are still handed out after a shutdown. */
     CHECK_OK(wq_queue_get(q, WQ_WAIT_FOREVER, &key));
     CHECK_EQ_U64(key, 9);
@@ -354,6 +357,8 @@ static void test_priorities(void) {
     CHECK_STATUS(wq_queue_get_with_priority(q, WQ_NO_WAIT, &key, &priority), WQ_STATUS_TIMEOUT);
     CHECK_OK(wq_queue_add_after_with_priority(q, 5, 1000, 7, &added));
     CHECK(added);
+    CHECK_OK(wq_queue_try_add_after_with_priority(q, 5, 2000, 7, &added));
+    CHECK(!added); /* accepted, but the earlier time stays */
     uint64_t delay = 0;
     CHECK_OK(wq_queue_add_rate_limited_with_priority(q, 6, 9, &delay));
     CHECK_EQ_U64(delay, 5000000);

@@ -122,6 +122,7 @@ static void test_queue_calls(void) {
     CHECK_STATUS(wq_queue_add_with_priority(NULL, 1, 1, &flag), NULLA);
     CHECK_STATUS(wq_queue_add_batch_with_priority(NULL, keys, 4, 1, &count), NULLA);
     CHECK_STATUS(wq_queue_add_after_with_priority(NULL, 1, 1, 1, &flag), NULLA);
+    CHECK_STATUS(wq_queue_try_add_after_with_priority(NULL, 1, 1, 1, &flag), NULLA);
     CHECK_STATUS(wq_queue_add_rate_limited_with_priority(NULL, 1, 1, &key), NULLA);
     int32_t priority = 777;
     size_t lens[1];
@@ -183,11 +184,11 @@ static void test_queue_calls(void) {
     CHECK(!shutting_down); /* the rejected drain did not shut it down */
 
     /* Worker loop. */
-    wq_worker_report report = {1, 2, 3};
+    wq_worker_report report = {1, 2, 3, 4};
     CHECK_STATUS(wq_worker_run(NULL, 1, 1, handler, NULL, NULL, &report), NULLA);
     CHECK_STATUS(wq_worker_run(q, 1, 1, NULL, NULL, NULL, &report), NULLA);
     CHECK_STATUS(wq_worker_run(q, 0, 1, handler, NULL, NULL, &report), INVAL);
-    CHECK(report.succeeded == 1 && report.retried == 2 && report.dropped == 3);
+    CHECK(report.succeeded == 1 && report.retried == 2 && report.dropped == 3 && report.abandoned == 4);
     wq_queue_free(q);
 }
 

@@ -408,6 +408,7 @@ static void test_worker_loop(void) {
     CHECK_EQ_U64(w->report.succeeded, 56);
     CHECK_EQ_U64(w->report.retried, 8 * 3 + 2);
     CHECK_EQ_U64(w->report.dropped, 8);
+    CHECK_EQ_U64(w->report.abandoned, 0);
     for (int key = 0; key < 64; key++) {
         int want_runs = key < 8 ? 4 : key == 8 ? 3 : 1;
         if (atomic_load(&w->runs[key]) != want_runs)
@@ -420,6 +421,79 @@ static void test_worker_loop(void) {
     CHECK_EQ_U64(requeues, 0); /* forgotten when dropped */
     wq_queue_free(w->queue);
     free(w);
+}
+
+/* Runs that fail while the queue is shutting down: each of three workers
+   holds one key until the test has shut the queue down, then keys 0 and 1
+   fail and key 2 succeeds. The queue refuses the retries: abandoned. */
+#define GATED_KEYS 3
+
+typedef struct {
+    wq_queue *queue;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int entered;  /* handlers waiting at the gate */
+    bool open;    /* set once the queue is shut down */
+    atomic_int runs;
+    atomic_int dropped;
+    wq_worker_report report;
+    wq_status status;
+} gated;
+
+static int gated_handle(void *user_data, uint64_t key) {
+    gated *g = user_data;
+    atomic_fetch_add(&g->runs, 1);
+    pthread_mutex_lock(&g->lock);
+    g->entered++;
+    pthread_cond_broadcast(&g->changed);
+    while (!g->open) pthread_cond_wait(&g->changed, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+    return key < 2 ? -1 : 0;
+}
+
+static void gated_dropped(void *user_data, uint64_t key) {
+    (void)key;
+    atomic_fetch_add(&((gated *)user_data)->dropped, 1);
+}
+
+static void *run_gated_workers(void *arg) {
+    gated *g = arg;
+    g->status = wq_worker_run(g->queue, GATED_KEYS, 3, gated_handle, gated_dropped, g, &g->report);
+    return NULL;
+}
+
+static void test_worker_loop_abandons_failures_during_shutdown(void) {
+    gated *g = calloc(1, sizeof *g);
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_cond_init(&g->changed, NULL);
+    CHECK_OK(wq_queue_new(NULL, &g->queue));
+    for (uint64_t key = 0; key < GATED_KEYS; key++) CHECK_OK(wq_queue_add(g->queue, key, NULL));
+    pthread_t thread;
+    pthread_create(&thread, NULL, run_gated_workers, g);
+    pthread_mutex_lock(&g->lock);
+    while (g->entered < GATED_KEYS) pthread_cond_wait(&g->changed, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+    CHECK_OK(wq_queue_shutdown(g->queue));
+    pthread_mutex_lock(&g->lock);
+    g->open = true;
+    pthread_cond_broadcast(&g->changed);
+    pthread_mutex_unlock(&g->lock);
+    pthread_join(thread, NULL);
+    CHECK_OK(g->status);
+    CHECK_EQ_U64(g->report.succeeded, 1);
+    CHECK_EQ_U64(g->report.retried, 0);
+    CHECK_EQ_U64(g->report.dropped, 0);
+    CHECK_EQ_U64(g->report.abandoned, 2);
+    CHECK_EQ_U64(g->report.succeeded + g->report.retried + g->report.dropped + g->report.abandoned,
+                 (uint64_t)atomic_load(&g->runs));
+    CHECK(atomic_load(&g->dropped) == 0); /* abandoned keys are not reported dropped */
+    size_t delayed = 9;
+    CHECK_OK(wq_queue_delayed_len(g->queue, &delayed));
+    CHECK_EQ_U64(delayed, 0);
+    wq_queue_free(g->queue);
+    pthread_cond_destroy(&g->changed);
+    pthread_mutex_destroy(&g->lock);
+    free(g);
 }
 
 typedef struct {
@@ -468,5 +542,6 @@ void run_thread_tests(void) {
     RUN_TEST(test_manual_clock_step_releases_getter);
     RUN_TEST(test_hot_keys_never_processed_twice_at_once);
     RUN_TEST(test_worker_loop);
+    RUN_TEST(test_worker_loop_abandons_failures_during_shutdown);
     RUN_TEST(test_semaphore_bounds_concurrency);
 }

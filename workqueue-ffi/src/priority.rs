@@ -6,7 +6,6 @@ use crate::boundary::{arg, boundary, out, out_opt, slice, slice_out, write_opt};
 use crate::clock::{delay_ns, timeout};
 use crate::queue::{get_error, wq_queue};
 use crate::status::wq_status;
-use std::time::Duration;
 
 /// `wq_queue_add` at `priority`: higher priorities are handed out first,
 /// FIFO within a priority. A key already queued keeps the higher of its
@@ -86,9 +85,43 @@ pub unsafe extern "C" fn wq_queue_add_after_with_priority(
     boundary!({
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
-        let delay = Duration::from_nanos(u64::try_from(delay_ns).unwrap_or(0));
-        let (core, _delaying) = queue.delaying();
-        let added = core.add_after_with_priority(key, delay, priority);
+        let added = queue.add_after(key, delay_ns, priority).unwrap_or(false);
+        write_opt(out_opt(out_added), added);
+        Ok(())
+    })
+}
+
+/// `wq_queue_add_after_with_priority` that tells a refusal apart: returns
+/// `WQ_STATUS_SHUTDOWN` (and writes nothing) when the queue is shutting
+/// down and refused `key`; otherwise `*out_added` (if not NULL) is that of
+/// `wq_queue_add_after_with_priority` (false: the key already waited for an
+/// earlier or equal time, or was already queued).
+///
+/// The shutdown check and the add are one step under the queue's lock, so
+/// a status of `WQ_STATUS_OK` means the key was accepted even if a shutdown
+/// follows at once. For bindings that keep their own rate limiter and must
+/// know whether a retry was accepted (`wq_queue_add_rate_limited` reports
+/// the same with the queue's limiter).
+///
+/// Returns `WQ_STATUS_NULL_ARGUMENT` if `queue` is NULL.
+///
+/// # Safety
+/// `queue` is NULL or a live handle; `out_added` is NULL or valid for a
+/// write.
+#[no_mangle]
+pub unsafe extern "C" fn wq_queue_try_add_after_with_priority(
+    queue: *mut wq_queue,
+    key: u64,
+    delay_ns: i64,
+    priority: i32,
+    out_added: *mut bool,
+) -> wq_status {
+    boundary!({
+        // SAFETY: the caller passes NULL or a live handle.
+        let queue = unsafe { arg(queue) }?;
+        let added = queue
+            .add_after(key, delay_ns, priority)
+            .ok_or(wq_status::Shutdown)?;
         write_opt(out_opt(out_added), added);
         Ok(())
     })

@@ -72,6 +72,16 @@ impl wq_queue {
         }
     }
 
+    /// Adds `key` after `delay_ns` (zero or negative: at once) at
+    /// `priority`, as `wq_queue_add_after_with_priority`: `None` when the
+    /// queue is shutting down and refused the key, else whether the call
+    /// added it or set its ready time.
+    pub(crate) fn add_after(&self, key: u64, delay_ns: i64, priority: i32) -> Option<bool> {
+        let delay = Duration::from_nanos(u64::try_from(delay_ns).unwrap_or(0));
+        let (core, _delaying) = self.delaying();
+        core.try_add_after_with_priority(key, delay, priority)
+    }
+
     /// After a get: lets producers submit again once no key waits for a
     /// delay.
     #[inline]
@@ -297,9 +307,8 @@ pub unsafe extern "C" fn wq_queue_add_after(
     boundary!({
         // SAFETY: the caller passes NULL or a live handle.
         let queue = unsafe { arg(queue) }?;
-        let delay = Duration::from_nanos(u64::try_from(delay_ns).unwrap_or(0));
-        let (core, _delaying) = queue.delaying();
-        write_opt(out_opt(out_added), core.add_after(key, delay));
+        let added = queue.add_after(key, delay_ns, 0).unwrap_or(false);
+        write_opt(out_opt(out_added), added);
         Ok(())
     })
 }

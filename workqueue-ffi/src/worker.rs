@@ -17,7 +17,10 @@ pub type wq_handler_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, key
 /// Called from worker threads; the same rules as `wq_handler_fn`.
 pub type wq_dropped_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, key: u64)>;
 
-/// What `wq_worker_run`'s workers did.
+/// What `wq_worker_run`'s workers did. Every handler run is counted in
+/// exactly one field: runs = succeeded + retried + dropped + abandoned.
+/// Fields are only ever appended, so those of an older header keep their
+/// offsets.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct wq_worker_report {
@@ -27,7 +30,18 @@ pub struct wq_worker_report {
     pub retried: u64,
     /// Keys given up on (forgotten) after `max_retries` retries.
     pub dropped: u64,
+    /// Failed runs that were not retried because the queue was shutting
+    /// down (the key was not requeued; it is neither forgotten nor passed
+    /// to `on_dropped`).
+    pub abandoned: u64,
 }
+
+// The layout C callers compile against: four `uint64_t`, in order.
+const _: () = {
+    assert!(std::mem::size_of::<wq_worker_report>() == 32);
+    assert!(std::mem::offset_of!(wq_worker_report, dropped) == 16);
+    assert!(std::mem::offset_of!(wq_worker_report, abandoned) == 24);
+};
 
 /// Runs the controller worker loop on `workers` threads (the calling thread
 /// is one of them) until the queue is shut down and exhausted. Each worker:
@@ -35,7 +49,9 @@ pub struct wq_worker_report {
 /// requeue it with `wq_queue_add_rate_limited` unless it was already
 /// retried `max_retries` times (`WQ_DEFAULT_MAX_RETRIES` is client-go's
 /// 5), in which case forget it and call `on_dropped(user_data, key)` (may
-/// be NULL) → done. The counts go to `*out_report` if it is not NULL.
+/// be NULL) → done. A failure the queue refuses to requeue because it is
+/// shutting down is counted abandoned. The counts go to `*out_report` if
+/// it is not NULL.
 ///
 /// Stop it by calling `wq_queue_shutdown` or `wq_queue_shutdown_with_drain`
 /// from another thread (or from the handler). `handler`, `on_dropped` and
@@ -91,6 +107,7 @@ pub unsafe extern "C" fn wq_worker_run(
                 succeeded: report.succeeded,
                 retried: report.retried,
                 dropped: report.dropped,
+                abandoned: report.abandoned,
             },
         );
         Ok(())

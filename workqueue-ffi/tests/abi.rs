@@ -545,7 +545,8 @@ fn worker_loop_retries_and_drops() {
         wq_worker_report {
             succeeded: 8,
             retried: 4,
-            dropped: 2
+            dropped: 2,
+            abandoned: 0
         }
     );
     // SAFETY: bad arguments only.
@@ -571,6 +572,46 @@ fn worker_loop_retries_and_drops() {
             INVALID
         );
     }
+}
+
+/// Shuts its queue down, then fails keys 0 and 1 and succeeds the others.
+extern "C" fn shutting_down_handler(user_data: *mut c_void, key: u64) -> c_int {
+    // SAFETY: the test passes a live queue.
+    unsafe { wq_queue_shutdown(user_data.cast()) };
+    c_int::from(key < 2)
+}
+
+/// Runs that fail once the queue is shutting down are reported abandoned:
+/// every run is counted once.
+#[test]
+fn worker_loop_abandons_failures_during_shutdown() {
+    let q = Q::new(None);
+    for key in 0..4 {
+        q.add(key);
+    }
+    let mut report = wq_worker_report::default();
+    // SAFETY: a live queue, passed as the handler's user data too.
+    let status = unsafe {
+        wq_worker_run(
+            q.0,
+            1,
+            5,
+            Some(shutting_down_handler),
+            None,
+            q.0.cast(),
+            &mut report,
+        )
+    };
+    assert_eq!(status, wq_status::Ok);
+    assert_eq!(
+        report,
+        wq_worker_report {
+            succeeded: 2,
+            retried: 0,
+            dropped: 0,
+            abandoned: 2
+        }
+    );
 }
 
 #[cfg(all(target_os = "linux", not(miri)))]
@@ -691,9 +732,25 @@ fn priorities_highest_first_and_fifo_within_one() {
             wq_status::Ok
         );
         assert_eq!(q.get(WQ_NO_WAIT), Ok(5));
+        // The add after that reports a refusal: a later delay changes
+        // nothing (OK, false); see the shutdown below.
+        assert_eq!(
+            wq_queue_try_add_after_with_priority(q.0, 8, 1_000, 2, &mut added),
+            wq_status::Ok
+        );
+        assert!(added);
+        assert_eq!(
+            wq_queue_try_add_after_with_priority(q.0, 8, 2_000, 2, &mut added),
+            wq_status::Ok
+        );
+        assert!(!added);
 
         assert_eq!(
             wq_queue_add_with_priority(null_mut(), 1, 1, null_mut()),
+            NULL_ARG
+        );
+        assert_eq!(
+            wq_queue_try_add_after_with_priority(null_mut(), 1, 1, 1, null_mut()),
             NULL_ARG
         );
         assert_eq!(
@@ -741,6 +798,17 @@ fn priorities_highest_first_and_fifo_within_one() {
             wq_queue_add_rate_limited_with_priority(q.0, 6, 7, null_mut()),
             wq_status::Shutdown
         );
+        added = true;
+        assert_eq!(
+            wq_queue_try_add_after_with_priority(q.0, 9, 0, 0, &mut added),
+            wq_status::Shutdown
+        );
+        assert!(added, "nothing written");
+        assert_eq!(
+            wq_queue_add_after_with_priority(q.0, 9, 0, 0, &mut added),
+            wq_status::Ok
+        );
+        assert!(!added, "refused, reported as no add");
         wq_manual_clock_free(clock);
     }
 }
