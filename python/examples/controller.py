@@ -185,7 +185,11 @@ def threads_demo() -> QueueMetrics:
         ("failures", f"{stats.failures:,} ({100 * stats.failures / max(stats.runs, 1):.1f} %)"),
         ("  requeued", f"{report.retried:,} with add_rate_limited"),
         ("  retry runs", f"{stats.retry_runs:,} runs of a key with a failure pending"),
-        ("  given up", f"{report.dropped:,} (failed in the drain, or after {MAX_RETRIES} retries)"),
+        ("  given up", f"{report.dropped:,} (after {MAX_RETRIES} retries)"),
+        (
+            "  abandoned",
+            f"{report.abandoned:,} (failed in the drain: not requeued, the queue was shut down)",
+        ),
         ("  dropped at shutdown", f"{waiting:,} retries still waiting for their backoff"),
         (
             "shutdown_with_drain",
@@ -198,8 +202,11 @@ def threads_demo() -> QueueMetrics:
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
     assert len(stats.seen) == OBJECTS, "every object must be reconciled"
+    assert report.succeeded + report.retried + report.dropped + report.abandoned == stats.runs, (
+        f"{report} does not count the {stats.runs} handler runs"
+    )
     assert drained and len(queue) == 0 and queue.processing_len() == 0
-    assert stats.dropped == report.dropped
+    assert stats.dropped == report.dropped + report.abandoned, "on_dropped and the report disagree"
     metrics = queue.metrics()
     assert metrics is not None, "a named queue keeps metrics"
     # Every run was a get, every add was handed out: the queue drained.

@@ -140,7 +140,9 @@ pub fn parallelize(
     Ok(results.completed.load(Ordering::Relaxed))
 }
 
-/// What ``run_workers`` did, counted once every worker has returned.
+/// What ``run_workers`` did, counted once every worker has returned. Every
+/// handler call is counted in exactly one of ``succeeded``, ``retried``,
+/// ``dropped`` and ``abandoned``.
 #[pyclass(frozen, eq, name = "WorkerReport", module = "workqueue")]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WorkerReport {
@@ -150,18 +152,22 @@ pub struct WorkerReport {
     /// Failed calls whose key was requeued with ``add_rate_limited``.
     #[pyo3(get)]
     retried: u64,
-    /// Keys given up on: after ``max_retries`` retries, or failed while
-    /// the queue was shutting down (which takes no retry).
+    /// Keys given up on after ``max_retries`` retries.
     #[pyo3(get)]
     dropped: u64,
+    /// Failed calls that were not retried because the queue was shutting
+    /// down (the key was not requeued; it is given up on like a dropped
+    /// one: forgotten, and passed to ``on_dropped``).
+    #[pyo3(get)]
+    abandoned: u64,
 }
 
 #[pymethods]
 impl WorkerReport {
     fn __repr__(&self) -> String {
         format!(
-            "WorkerReport(succeeded={}, retried={}, dropped={})",
-            self.succeeded, self.retried, self.dropped
+            "WorkerReport(succeeded={}, retried={}, dropped={}, abandoned={})",
+            self.succeeded, self.retried, self.dropped, self.abandoned
         )
     }
 }
@@ -171,6 +177,7 @@ struct Counters {
     succeeded: AtomicU64,
     retried: AtomicU64,
     dropped: AtomicU64,
+    abandoned: AtomicU64,
 }
 
 /// How often an idle worker looks whether it was asked to stop.
@@ -215,14 +222,19 @@ impl Workers {
                     lock(&self.fatal).get_or_insert(error);
                 }
                 Err(error) => {
-                    let requeued = self.queue.num_requeues(&key) < self.max_retries
-                        && self.queue.add_rate_limited(key.clone()).is_some();
-                    if requeued {
-                        self.counters.retried.fetch_add(1, Ordering::Relaxed);
+                    let given_up = if self.queue.num_requeues(&key) >= self.max_retries {
+                        Some(&self.counters.dropped)
+                    } else if self.queue.add_rate_limited(key.clone()).is_none() {
+                        // The queue is shutting down and refused the retry
+                        // (decided under its lock): abandoned.
+                        Some(&self.counters.abandoned)
                     } else {
-                        // Out of retries, or the queue is shutting down and
-                        // takes no retry: give up on the key.
-                        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                        self.counters.retried.fetch_add(1, Ordering::Relaxed);
+                        None
+                    };
+                    if let Some(counter) = given_up {
+                        // Out of retries, or no retry taken: give up on the key.
+                        counter.fetch_add(1, Ordering::Relaxed);
                         self.queue.forget(&key);
                         if let Some(on_dropped) = &self.on_dropped {
                             let called = key.to_py(py).and_then(|py_key| {
@@ -244,8 +256,9 @@ impl Workers {
 /// shut down and empty: get a key, call ``handler(key)``; on success
 /// ``forget`` the key; if it raises, requeue the key with
 /// ``add_rate_limited`` until it has been retried ``max_retries`` times,
-/// then (or if the queue is shutting down and takes no retry) ``forget`` it
-/// and call ``on_dropped(key, exception)``; then ``done``.
+/// then (or if the queue is shutting down and takes no retry: counted
+/// abandoned) ``forget`` it and call ``on_dropped(key, exception)``; then
+/// ``done``.
 #[pyfunction]
 #[pyo3(signature = (queue, handler, workers=1, max_retries=5, on_dropped=None))]
 pub fn _run_workers(
@@ -305,5 +318,6 @@ pub fn _run_workers(
         succeeded: shared.counters.succeeded.load(Ordering::Relaxed),
         retried: shared.counters.retried.load(Ordering::Relaxed),
         dropped: shared.counters.dropped.load(Ordering::Relaxed),
+        abandoned: shared.counters.abandoned.load(Ordering::Relaxed),
     })
 }

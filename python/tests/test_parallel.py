@@ -146,9 +146,67 @@ def test_run_workers_retries_then_drops_and_reports() -> None:
     assert calls == {"good": 1, "flaky": 3, "bad": 5}
     assert [key for key, _ in dropped] == ["bad"]
     assert isinstance(dropped[0][1], RuntimeError)
-    assert (report.succeeded, report.retried, report.dropped) == (2, 6, 1)
-    assert "succeeded=2" in repr(report)
+    assert (report.succeeded, report.retried, report.dropped, report.abandoned) == (2, 6, 1, 0)
+    assert repr(report) == "WorkerReport(succeeded=2, retried=6, dropped=1, abandoned=0)"
     assert q.num_requeues("bad") == 0 and q.num_requeues("good") == 0
+
+
+def test_run_workers_abandons_failures_while_shutting_down() -> None:
+    # Each of three workers holds one key until the test has shut the queue
+    # down; then two keys fail and one succeeds. The queue refuses the
+    # retries: abandoned (and given up on: forgotten, passed to on_dropped).
+    q: workqueue.Queue[str] = workqueue.Queue()
+    keys = ["fails-1", "fails-2", "succeeds"]
+    q.add_batch(keys)
+    entered = threading.Barrier(len(keys) + 1)
+    release = threading.Event()
+    calls: list[str] = []
+    dropped: list[str] = []
+
+    def handler(key: str) -> None:
+        calls.append(key)
+        entered.wait(10)
+        assert release.wait(10)
+        if key != "succeeds":
+            raise RuntimeError(f"{key} failed during the shutdown")
+
+    reports: list[workqueue.WorkerReport] = []
+    runner = threading.Thread(
+        target=lambda: reports.append(
+            workqueue.run_workers(
+                q, handler, workers=len(keys), on_dropped=lambda key, _: dropped.append(key)
+            )
+        )
+    )
+    runner.start()
+    entered.wait(10)
+    q.shutdown()
+    release.set()
+    runner.join(10)
+    (report,) = reports
+    assert (report.succeeded, report.retried, report.dropped, report.abandoned) == (1, 0, 0, 2)
+    assert report.succeeded + report.retried + report.dropped + report.abandoned == len(calls)
+    assert repr(report) == "WorkerReport(succeeded=1, retried=0, dropped=0, abandoned=2)"
+    assert sorted(dropped) == ["fails-1", "fails-2"]
+    assert q.num_requeues("fails-1") == 0
+
+
+def test_run_workers_abandons_the_failures_of_a_handler_that_shuts_down() -> None:
+    # The handler shuts the queue down; the keys still queued are handed out
+    # and fail too: every failure is abandoned.
+    q: workqueue.Queue[int] = workqueue.Queue()
+    q.add_batch([1, 2, 3])
+    calls: list[int] = []
+
+    def handler(key: int) -> None:
+        calls.append(key)
+        q.shutdown()
+        raise KeyError(key)
+
+    report = workqueue.run_workers(q, handler, max_retries=1)
+    assert calls == [1, 2, 3]
+    assert (report.succeeded, report.retried, report.dropped, report.abandoned) == (0, 0, 0, 3)
+    assert report.succeeded + report.retried + report.dropped + report.abandoned == len(calls)
 
 
 def test_run_workers_logs_dropped_keys_by_default(caplog: pytest.LogCaptureFixture) -> None:
@@ -266,7 +324,7 @@ def test_run_workers_gives_up_on_a_failure_while_shutting_down() -> None:
         raise RuntimeError("failed during shutdown")
 
     report = workqueue.run_workers(q, handler, on_dropped=lambda key, error: dropped.append(key))
-    assert (report.succeeded, report.retried, report.dropped) == (0, 0, 1)
+    assert (report.succeeded, report.retried, report.dropped, report.abandoned) == (0, 0, 0, 1)
     assert dropped == ["k"]
 
 

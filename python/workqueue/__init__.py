@@ -246,6 +246,10 @@ def run_workers(
     called (by default the error is logged on the ``workqueue`` logger).
     Then ``done(key)``.
 
+    The report counts every handler call once: ``succeeded``, ``retried``,
+    ``dropped`` (out of retries) or ``abandoned`` (failed while the queue
+    was shutting down).
+
     Handlers run on Rust threads and hold the GIL while they run, so they
     overlap only where they release it (I/O, sleeps, C extensions). Ctrl-C
     stops handing out keys, waits for the handlers running, then raises
