@@ -153,6 +153,8 @@ static inline go_wq_done_get go_wq_queue_done_holds_try_get(uintptr_t q, uint64_
 #cgo nocallback wq_queue_add_after_with_priority
 #cgo noescape wq_queue_add_rate_limited_with_priority
 #cgo nocallback wq_queue_add_rate_limited_with_priority
+#cgo noescape wq_queue_try_add_after_with_priority
+#cgo nocallback wq_queue_try_add_after_with_priority
 #cgo noescape wq_queue_get_with_priority
 #cgo nocallback wq_queue_get_with_priority
 #cgo noescape wq_queue_len_by_priority
@@ -635,6 +637,14 @@ func queueAddWithPriority(q *cQueue, key uint64, priority int32) (bool, status) 
 func queueAddAfterWithPriority(q *cQueue, key uint64, delay time.Duration, priority int32) (bool, status) {
 	var added C.bool
 	st := status(C.wq_queue_add_after_with_priority(q, C.uint64_t(key), C.int64_t(delay), C.int32_t(priority), &added))
+	return bool(added), st
+}
+
+// queueTryAddAfter is queueAddAfterWithPriority that reports a refusal:
+// stShutdown when the queue is shutting down and refused key.
+func queueTryAddAfter(q *cQueue, key uint64, delay time.Duration, priority int32) (bool, status) {
+	var added C.bool
+	st := status(C.wq_queue_try_add_after_with_priority(q, C.uint64_t(key), C.int64_t(delay), C.int32_t(priority), &added))
 	return bool(added), st
 }
 

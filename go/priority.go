@@ -137,8 +137,8 @@ func (q *Typed[T]) AddRateLimitedWithPriority(item T, priority int) {
 }
 
 // TryAddRateLimitedWithPriority is AddRateLimitedWithPriority returning
-// the delay chosen; false (without asking the rate limiter) when the queue
-// is shutting down.
+// the delay chosen; false when the queue is shutting down and refused
+// item (see TryAddRateLimited).
 func (q *Typed[T]) TryAddRateLimitedWithPriority(item T, priority int) (time.Duration, bool) {
 	return q.addRateLimited(item, clampPriority(priority))
 }
@@ -257,7 +257,7 @@ func (q *RawQueue) AddRateLimitedWithPriority(key uint64, priority int) {
 }
 
 // TryAddRateLimitedWithPriority is AddRateLimitedWithPriority returning the
-// delay chosen; false when the queue is shutting down.
+// delay chosen; false when the queue is shutting down and refused key.
 func (q *RawQueue) TryAddRateLimitedWithPriority(key uint64, priority int) (time.Duration, bool) {
 	return q.addRateLimited(key, clampPriority(priority))
 }

@@ -225,9 +225,17 @@ func (q *Typed[T]) TryAddAfter(item T, duration time.Duration) bool {
 // nothing can hand its id out. Getters resolve ids under the shard's slot
 // lock only, so they never wait behind these calls.
 func (q *Typed[T]) add(item T, delay time.Duration, after bool, priority int32) bool {
+	added, _ := q.addReporting(item, delay, after, false, priority)
+	return added
+}
+
+// addReporting is add; with retry set (a rate-limited add after delay)
+// it also reports whether the queue refused item because it is shutting
+// down, as the library decided under its lock.
+func (q *Typed[T]) addReporting(item T, delay time.Duration, after, retry bool, priority int32) (added, refused bool) {
 	h := q.h
 	if !h.enter() {
-		return false
+		return false, true
 	}
 	var now time.Duration
 	if q.m != nil {
@@ -236,7 +244,7 @@ func (q *Typed[T]) add(item T, delay time.Duration, after bool, priority int32) 
 	sh, hash := q.ids.shardOf(item)
 	sh.mu.Lock()
 	id, created := sh.intern(item, hash)
-	added, st := addID(h, id, delay, after, priority)
+	added, st := addID(h, id, delay, after, retry, priority)
 	if created && !added {
 		sh.remove(id) // refused: the queue is shutting down
 	}
@@ -245,14 +253,16 @@ func (q *Typed[T]) add(item T, delay time.Duration, after bool, priority int32) 
 		q.m.reported(item, after, delay, priority, added, st, now)
 	}
 	h.exit()
-	checkAdd(st, after, priority)
-	return added
+	return added, checkAdd(st, after, retry, priority)
 }
 
-// addID is the library's add (after delay, if after is set) at priority.
-func addID(h *queueHandle, id uint64, delay time.Duration, after bool, priority int32) (bool, status) {
+// addID is the library's add (after delay, if after is set) at priority;
+// a retry is an add after delay that reports a refusal (stShutdown).
+func addID(h *queueHandle, id uint64, delay time.Duration, after, retry bool, priority int32) (bool, status) {
 	q := h.ptr
 	switch {
+	case retry:
+		return queueTryAddAfter(q, id, delay, priority)
 	case after && priority != 0:
 		return queueAddAfterWithPriority(q, id, delay, priority)
 	case after:
@@ -264,11 +274,17 @@ func addID(h *queueHandle, id uint64, delay time.Duration, after bool, priority 
 	}
 }
 
-func checkAdd(st status, after bool, priority int32) {
+// checkAdd panics on a status the add cannot return, and reports whether
+// the queue refused a retry because it is shutting down.
+func checkAdd(st status, after, retry bool, priority int32) (refused bool) {
 	if st == stOK {
-		return
+		return false
 	}
 	switch {
+	case retry && st == stShutdown:
+		return true
+	case retry:
+		check("wq_queue_try_add_after_with_priority", st)
 	case after && priority != 0:
 		check("wq_queue_add_after_with_priority", st)
 	case after:
@@ -278,13 +294,17 @@ func checkAdd(st status, after bool, priority int32) {
 	default:
 		check("wq_queue_add", st)
 	}
+	return false
 }
 
 // AddRateLimited adds item after the delay its rate limiter gives it now.
 func (q *Typed[T]) AddRateLimited(item T) { q.addRateLimited(item, 0) }
 
 // TryAddRateLimited is AddRateLimited returning the delay chosen; false
-// (without asking the rate limiter) when the queue is shutting down.
+// when the queue is shutting down and refused item (without asking the
+// rate limiter if it was shutting down already). The queue decides with
+// the add itself, so true means item was accepted even if a shutdown
+// follows at once.
 func (q *Typed[T]) TryAddRateLimited(item T) (time.Duration, bool) {
 	return q.addRateLimited(item, 0)
 }
@@ -294,7 +314,9 @@ func (q *Typed[T]) addRateLimited(item T, priority int32) (time.Duration, bool) 
 		return 0, false
 	}
 	delay := whenOn(q.limiter(), item, q.clock)
-	q.add(item, delay, true, priority)
+	if _, refused := q.addReporting(item, delay, true, true, priority); refused {
+		return 0, false // shut down since the check
+	}
 	return delay, true
 }
 

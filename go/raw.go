@@ -107,22 +107,27 @@ func (q *RawQueue) Add(key uint64) {
 func (q *RawQueue) TryAdd(key uint64) bool { return q.add(key, 0, false, 0) }
 
 func (q *RawQueue) add(key uint64, delay time.Duration, after bool, priority int32) bool {
+	added, _ := q.addReporting(key, delay, after, false, priority)
+	return added
+}
+
+// addReporting is add; with retry set it also reports whether the queue
+// refused key because it is shutting down (see Typed.addReporting).
+func (q *RawQueue) addReporting(key uint64, delay time.Duration, after, retry bool, priority int32) (added, refused bool) {
 	h := q.h
 	if !h.enter() {
-		return false
+		return false, true
 	}
 	if q.m == nil {
-		added, st := addID(h, key, delay, after, priority)
+		added, st := addID(h, key, delay, after, retry, priority)
 		h.exit()
-		checkAdd(st, after, priority)
-		return added
+		return added, checkAdd(st, after, retry, priority)
 	}
 	now := q.m.begin()
-	added, st := addID(h, key, delay, after, priority)
+	added, st := addID(h, key, delay, after, retry, priority)
 	q.m.reported(key, after, delay, priority, added, st, now)
 	h.exit()
-	checkAdd(st, after, priority)
-	return added
+	return added, checkAdd(st, after, retry, priority)
 }
 
 // AddBatch adds every key with one call and returns how many scheduled a
@@ -157,7 +162,8 @@ func (q *RawQueue) TryAddAfter(key uint64, duration time.Duration) bool {
 func (q *RawQueue) AddRateLimited(key uint64) { q.addRateLimited(key, 0) }
 
 // TryAddRateLimited is AddRateLimited returning the delay chosen; false
-// (without asking the rate limiter) when the queue is shutting down.
+// when the queue is shutting down and refused key (see
+// Typed.TryAddRateLimited).
 func (q *RawQueue) TryAddRateLimited(key uint64) (time.Duration, bool) {
 	return q.addRateLimited(key, 0)
 }
@@ -168,7 +174,9 @@ func (q *RawQueue) addRateLimited(key uint64, priority int32) (time.Duration, bo
 			return 0, false
 		}
 		delay := whenOn(q.rl, key, q.clock)
-		q.add(key, delay, true, priority)
+		if _, refused := q.addReporting(key, delay, true, true, priority); refused {
+			return 0, false // shut down since the check
+		}
 		return delay, true
 	}
 	h := q.h

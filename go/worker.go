@@ -18,16 +18,20 @@ type WorkerOptions[T comparable] struct {
 	// AddRateLimited before it is dropped; 0 means DefaultMaxRetries, a
 	// negative value never retries.
 	MaxRetries int
-	// OnDropped, if set, is told about an item given up on, with its last
-	// error. It runs on a worker goroutine.
+	// OnDropped, if set, is told about an item given up on (counted
+	// Dropped or Abandoned), with its last error. It runs on a worker
+	// goroutine.
 	OnDropped func(item T, err error)
 }
 
-// WorkerReport counts what RunWorkers' workers did.
+// WorkerReport counts what RunWorkers' workers did. Every handler run is
+// counted in exactly one field: runs = Succeeded + Retried + Dropped +
+// Abandoned.
 type WorkerReport struct {
 	Succeeded uint64 // handler returned nil; the item was forgotten
 	Retried   uint64 // handler failed; the item was requeued with AddRateLimited
-	Dropped   uint64 // handler failed MaxRetries+1 times, or the requeue was refused; forgotten
+	Dropped   uint64 // handler failed MaxRetries+1 times (every time, with a negative MaxRetries); forgotten, told to OnDropped
+	Abandoned uint64 // handler failed while the queue was shutting down, which refused the requeue; forgotten, told to OnDropped
 }
 
 // contextGetter is a queue whose Get can be cancelled.
@@ -36,7 +40,7 @@ type contextGetter[T comparable] interface {
 }
 
 // reportingRequeuer is a queue that says whether a rate-limited add was
-// accepted (it is not once the queue shuts down).
+// accepted (it is not once the queue shuts down), deciding with the add.
 type reportingRequeuer[T comparable] interface {
 	TryAddRateLimited(item T) (time.Duration, bool)
 }
@@ -45,10 +49,18 @@ type reportingRequeuer[T comparable] interface {
 // processNextWorkItem) on opts.Workers goroutines: get an item, run
 // handler, on success Forget it, on failure requeue it with AddRateLimited
 // until it failed more than MaxRetries times, then Forget it and report it
-// to OnDropped; then Done. A failure the queue refuses to requeue (it is
-// shutting down) is dropped too, with this package's queues. It returns when the queue is shut down and
-// empty, or when ctx is done (items being handled are finished first).
-// It does not shut the queue down.
+// to OnDropped; then Done. A failure the queue refuses to requeue because
+// it is shutting down is given up on the same way, counted Abandoned. It
+// returns when the queue is shut down and empty, or when ctx is done
+// (items being handled are finished first). It does not shut the queue
+// down.
+//
+// This package's queues say whether they accepted a requeue, deciding
+// under the same lock as the shutdown, so a requeue is never counted in
+// the wrong field. Another TypedRateLimitingInterface does not say: a
+// failure is counted Abandoned when ShuttingDown reports true before the
+// requeue (AddRateLimited is then not called), so a shutdown that comes
+// during AddRateLimited is counted Retried.
 //
 // The loop is written in Go over the queue (no callbacks from library
 // threads). A panic in handler is not recovered, as in any goroutine.
@@ -61,13 +73,17 @@ func RunWorkers[T comparable](ctx context.Context, q TypedRateLimitingInterface[
 	if maxRetries == 0 {
 		maxRetries = DefaultMaxRetries
 	}
-	var succeeded, retried, dropped atomic.Uint64
+	var succeeded, retried, dropped, abandoned atomic.Uint64
 	cg, cancellable := q.(contextGetter[T])
 	rr, reporting := q.(reportingRequeuer[T])
+	// requeue reports whether the queue accepted the retry.
 	requeue := func(item T) bool {
 		if reporting {
 			_, ok := rr.TryAddRateLimited(item)
 			return ok
+		}
+		if q.ShuttingDown() {
+			return false
 		}
 		q.AddRateLimited(item)
 		return true
@@ -97,11 +113,17 @@ func RunWorkers[T comparable](ctx context.Context, q TypedRateLimitingInterface[
 			if err := handler(ctx, item); err == nil {
 				q.Forget(item)
 				succeeded.Add(1)
-			} else if maxRetries > 0 && q.NumRequeues(item) < maxRetries && requeue(item) {
+			} else if outOfRetries := maxRetries <= 0 || q.NumRequeues(item) >= maxRetries; !outOfRetries && requeue(item) {
 				retried.Add(1)
 			} else {
+				// Out of retries, or the queue is shutting down and took
+				// no retry: give up on the item.
+				if outOfRetries {
+					dropped.Add(1)
+				} else {
+					abandoned.Add(1)
+				}
 				q.Forget(item)
-				dropped.Add(1)
 				if opts.OnDropped != nil {
 					opts.OnDropped(item, err)
 				}
@@ -127,5 +149,5 @@ func RunWorkers[T comparable](ctx context.Context, q TypedRateLimitingInterface[
 		}()
 	}
 	wg.Wait()
-	return WorkerReport{Succeeded: succeeded.Load(), Retried: retried.Load(), Dropped: dropped.Load()}
+	return WorkerReport{Succeeded: succeeded.Load(), Retried: retried.Load(), Dropped: dropped.Load(), Abandoned: abandoned.Load()}
 }

@@ -216,7 +216,8 @@ func part1(updates int) error {
 		{"failures", fmt.Sprintf("%d (%.1f %%)", st.failures.Load(), 100*float64(st.failures.Load())/float64(max(runs, 1)))},
 		{"  requeued", fmt.Sprintf("%d with AddRateLimited", report.Retried)},
 		{"  retry runs", fmt.Sprintf("%d runs of a key with a failure pending", st.retryRuns.Load())},
-		{"  given up", fmt.Sprintf("%d (failed in the drain, or after %d retries)", report.Dropped, maxRetries)},
+		{"  given up", fmt.Sprintf("%d (after %d retries)", report.Dropped, maxRetries)},
+		{"  abandoned", fmt.Sprintf("%d (failed in the drain: not requeued, the queue was shut down)", report.Abandoned)},
 		{"  dropped at shutdown", fmt.Sprintf("%d retries still waiting for their backoff", waiting)},
 		{"ShutDownWithDrain", fmt.Sprintf("%d queued + %d in flight at shutdown, all processed in %v", queued, inFlight, drainTime.Round(time.Millisecond))},
 		{"interned keys left", fmt.Sprint(q.InternedKeys())},
@@ -229,8 +230,10 @@ func part1(updates int) error {
 		return fmt.Errorf("only %d of %d objects were reconciled", len(st.seen), objects)
 	case q.Len() != 0 || q.ProcessingLen() != 0:
 		return errors.New("the queue did not drain")
-	case uint64(st.dropped.Load()) != report.Dropped:
+	case uint64(st.dropped.Load()) != report.Dropped+report.Abandoned:
 		return errors.New("OnDropped and the report disagree")
+	case report.Succeeded+report.Retried+report.Dropped+report.Abandoned != uint64(runs):
+		return fmt.Errorf("the report counts %+v, the handler ran %d times", report, runs)
 	}
 	return nil
 }
