@@ -19,8 +19,7 @@ type WorkerOptions[T comparable] struct {
 	// negative value never retries.
 	MaxRetries int
 	// OnDropped, if set, is told about an item given up on (counted
-	// Dropped or Abandoned), with its last error. It runs on a worker
-	// goroutine.
+	// Dropped), with its last error. It runs on a worker goroutine.
 	OnDropped func(item T, err error)
 }
 
@@ -31,7 +30,7 @@ type WorkerReport struct {
 	Succeeded uint64 // handler returned nil; the item was forgotten
 	Retried   uint64 // handler failed; the item was requeued with AddRateLimited
 	Dropped   uint64 // handler failed MaxRetries+1 times (every time, with a negative MaxRetries); forgotten, told to OnDropped
-	Abandoned uint64 // handler failed while the queue was shutting down, which refused the requeue; forgotten, told to OnDropped
+	Abandoned uint64 // handler failed while the queue was shutting down, which refused the requeue; not forgotten, not told to OnDropped
 }
 
 // contextGetter is a queue whose Get can be cancelled.
@@ -50,7 +49,9 @@ type reportingRequeuer[T comparable] interface {
 // handler, on success Forget it, on failure requeue it with AddRateLimited
 // until it failed more than MaxRetries times, then Forget it and report it
 // to OnDropped; then Done. A failure the queue refuses to requeue because
-// it is shutting down is given up on the same way, counted Abandoned. It
+// it is shutting down is counted Abandoned (the item is neither forgotten
+// nor reported: it was not given up on, the queue stopped), as in every
+// binding. It
 // returns when the queue is shut down and empty, or when ctx is done
 // (items being handled are finished first). It does not shut the queue
 // down.
@@ -115,14 +116,12 @@ func RunWorkers[T comparable](ctx context.Context, q TypedRateLimitingInterface[
 				succeeded.Add(1)
 			} else if outOfRetries := maxRetries <= 0 || q.NumRequeues(item) >= maxRetries; !outOfRetries && requeue(item) {
 				retried.Add(1)
+			} else if !outOfRetries {
+				// The queue is shutting down and took no retry: the run is
+				// abandoned (the item is not given up on: its history stays).
+				abandoned.Add(1)
 			} else {
-				// Out of retries, or the queue is shutting down and took
-				// no retry: give up on the item.
-				if outOfRetries {
-					dropped.Add(1)
-				} else {
-					abandoned.Add(1)
-				}
+				dropped.Add(1)
 				q.Forget(item)
 				if opts.OnDropped != nil {
 					opts.OnDropped(item, err)

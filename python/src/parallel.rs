@@ -156,8 +156,8 @@ pub struct WorkerReport {
     #[pyo3(get)]
     dropped: u64,
     /// Failed calls that were not retried because the queue was shutting
-    /// down (the key was not requeued; it is given up on like a dropped
-    /// one: forgotten, and passed to ``on_dropped``).
+    /// down (the key was not requeued; it is not given up on either: not
+    /// forgotten, not passed to ``on_dropped``).
     #[pyo3(get)]
     abandoned: u64,
 }
@@ -222,19 +222,17 @@ impl Workers {
                     lock(&self.fatal).get_or_insert(error);
                 }
                 Err(error) => {
-                    let given_up = if self.queue.num_requeues(&key) >= self.max_retries {
-                        Some(&self.counters.dropped)
-                    } else if self.queue.add_rate_limited(key.clone()).is_none() {
-                        // The queue is shutting down and refused the retry
-                        // (decided under its lock): abandoned.
-                        Some(&self.counters.abandoned)
-                    } else {
-                        self.counters.retried.fetch_add(1, Ordering::Relaxed);
-                        None
-                    };
-                    if let Some(counter) = given_up {
-                        // Out of retries, or no retry taken: give up on the key.
+                    if self.queue.num_requeues(&key) < self.max_retries {
+                        // A queue shutting down refuses the retry (decided
+                        // under its lock): the run is abandoned.
+                        let counter = match self.queue.add_rate_limited(key.clone()) {
+                            Some(_) => &self.counters.retried,
+                            None => &self.counters.abandoned,
+                        };
                         counter.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        // Out of retries: give up on the key.
+                        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                         self.queue.forget(&key);
                         if let Some(on_dropped) = &self.on_dropped {
                             let called = key.to_py(py).and_then(|py_key| {
@@ -256,9 +254,9 @@ impl Workers {
 /// shut down and empty: get a key, call ``handler(key)``; on success
 /// ``forget`` the key; if it raises, requeue the key with
 /// ``add_rate_limited`` until it has been retried ``max_retries`` times,
-/// then (or if the queue is shutting down and takes no retry: counted
-/// abandoned) ``forget`` it and call ``on_dropped(key, exception)``; then
-/// ``done``.
+/// then ``forget`` it and call ``on_dropped(key, exception)``; then
+/// ``done``. A failure the shutting-down queue takes no retry for is
+/// counted abandoned (not forgotten, not passed to ``on_dropped``).
 #[pyfunction]
 #[pyo3(signature = (queue, handler, workers=1, max_retries=5, on_dropped=None))]
 pub fn _run_workers(

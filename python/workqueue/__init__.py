@@ -241,9 +241,10 @@ def run_workers(
     Each worker gets a key and calls ``handler(key)``. When it returns, the
     key is forgotten by the rate limiter. When it raises, the key is
     requeued with ``add_rate_limited`` until it has been retried
-    ``max_retries`` times; then (or when the queue is shutting down and
-    takes no retry) it is forgotten and ``on_dropped(key, exception)`` is
-    called (by default the error is logged on the ``workqueue`` logger).
+    ``max_retries`` times; then it is forgotten and
+    ``on_dropped(key, exception)`` is called (by default the error is
+    logged on the ``workqueue`` logger). A failure while the queue is
+    shutting down, which takes no retry, is only counted (abandoned).
     Then ``done(key)``.
 
     The report counts every handler call once: ``succeeded``, ``retried``,
