@@ -208,7 +208,7 @@ func parseSubject(kind string, tokens []string) (subjectSpec, error) {
 		}
 		seen[key] = true
 		switch {
-		case key == "aging" && kind == kindPriority:
+		case key == "aging" && (kind == kindPriority || kind == kindMetrics):
 			d, err := parseDuration(value)
 			if err != nil {
 				return spec, err
@@ -473,6 +473,10 @@ type metricValues struct {
 	depth, adds, retries                   int64
 	queueCount, workCount                  int64
 	queueSum, workSum, unfinished, longest float64
+	// depthByPriority and depthOther are workqueue_depth_by_priority, the
+	// library's only: a client-go MetricsProvider has no such family.
+	depthByPriority []workqueue.PriorityLen
+	depthOther      uint64
 }
 
 // subjectMetrics is what a subject's metrics show: the library's, and its
@@ -494,6 +498,7 @@ func nativeValues(m workqueue.Metrics) metricValues {
 		queueCount: int64(m.QueueDuration.Count), queueSum: m.QueueDuration.Sum,
 		workCount: int64(m.WorkDuration.Count), workSum: m.WorkDuration.Sum,
 		unfinished: m.UnfinishedWorkSeconds, longest: m.LongestRunningProcessorSeconds,
+		depthByPriority: m.DepthByPriority, depthOther: m.DepthOtherPriorities,
 	}
 }
 
@@ -880,37 +885,66 @@ func checkGotKey(st step, k uint64, p int, ok, down, withPriority bool, closedWo
 	return nil
 }
 
-// checkLenByPriority checks "P:N P:N ..." (highest first, each priority
-// once, N at least 1) or "none".
-func checkLenByPriority(st step, got []workqueue.PriorityLen) error {
+// checkLevels checks "P:N P:N ..." (highest first, each priority once, N
+// at least 1) or "none" against levels and, with listed > 0 (`metrics
+// depth_by_priority`), the ready items beyond them: at most listed
+// levels, then "other:N" (N at least 1), last and only after exactly
+// listed levels.
+func checkLevels(st step, got []workqueue.PriorityLen, gotOther uint64, listed int) error {
 	if st.expected == nil {
 		return nil
 	}
 	var want []workqueue.PriorityLen
+	var wantOther uint64
 	if !(len(st.expected) == 1 && st.expected[0] == "none") {
-		for _, tok := range st.expected {
+		for i, tok := range st.expected {
 			ps, ns, ok := strings.Cut(tok, ":")
 			if !ok {
-				return fmt.Errorf("bad len_by_priority entry %q", tok)
+				return fmt.Errorf("bad %s entry %q", st.op, tok)
+			}
+			n, err := parseCount(ns)
+			if err != nil || n < 1 {
+				return fmt.Errorf("bad %s count %q", st.op, tok)
+			}
+			if listed > 0 && ps == "other" {
+				if i != len(st.expected)-1 || len(want) != listed {
+					return fmt.Errorf("other:N comes last, after exactly %d levels: %q", listed, strings.Join(st.expected, " "))
+				}
+				wantOther = uint64(n)
+				continue
 			}
 			p, err := parsePriority(ps)
 			if err != nil {
 				return err
 			}
-			n, err := parseCount(ns)
-			if err != nil || n < 1 {
-				return fmt.Errorf("bad len_by_priority count %q", tok)
+			if listed > 0 && len(want) == listed {
+				return fmt.Errorf("at most %d levels are listed, the rest as other:N: %q", listed, strings.Join(st.expected, " "))
 			}
 			if len(want) > 0 && p >= want[len(want)-1].Priority {
-				return fmt.Errorf("len_by_priority must list priorities once, highest first: %q", strings.Join(st.expected, " "))
+				return fmt.Errorf("%s must list priorities once, highest first: %q", st.op, strings.Join(st.expected, " "))
 			}
 			want = append(want, workqueue.PriorityLen{Priority: p, Len: n})
 		}
 	}
-	if !slices.Equal(got, want) {
-		return fmt.Errorf("got %v, want %s", got, strings.Join(st.expected, " "))
+	if !slices.Equal(got, want) || gotOther != wantOther {
+		return fmt.Errorf("got %s, want %s", showLevels(got, gotOther), strings.Join(st.expected, " "))
 	}
 	return nil
+}
+
+// showLevels writes levels as a scenario does, then other:N if any.
+func showLevels(levels []workqueue.PriorityLen, other uint64) string {
+	var words []string
+	for _, l := range levels {
+		words = append(words, fmt.Sprintf("%d:%d", l.Priority, l.Len))
+	}
+	if other > 0 {
+		words = append(words, fmt.Sprintf("other:%d", other))
+	}
+	if len(words) == 0 {
+		return "none"
+	}
+	return strings.Join(words, " ")
 }
 
 // checkMetric checks a `metrics NAME` step against every value source.
@@ -920,6 +954,11 @@ func checkMetric(st step, sources []metricValues) error {
 	}
 	if len(sources) == 0 {
 		return fmt.Errorf("the queue keeps no metrics")
+	}
+	if st.args[0] == "depth_by_priority" {
+		// Metrics carries the family's bounded label set.
+		lib := sources[0]
+		return checkLevels(st, lib.depthByPriority, lib.depthOther, workqueue.MetricsPriorities)
 	}
 	want, err := expectOne(st)
 	if err != nil {
@@ -1116,15 +1155,16 @@ func runQueueStep(q queueSubject, clock *workqueue.ManualClock, kind string, st 
 		return runClockStep(clock, st)
 	}
 	switch {
-	case kind == kindPriority:
-		return runPriorityStep(q, st)
 	case kind == kindMetrics && st.op == "metrics":
 		return checkMetric(st, q.metrics())
+	case kind == kindPriority || kind == kindMetrics:
+		return runPriorityStep(q, kind, st)
 	}
 	return fmt.Errorf("unknown step %q in %s scenarios", st.op, kind)
 }
 
-func runPriorityStep(q queueSubject, st step) error {
+// runPriorityStep runs a priority step (priority/ and metrics/).
+func runPriorityStep(q queueSubject, kind string, st step) error {
 	switch st.op {
 	case "add_batch_with_priority":
 		// The priority, then the keys.
@@ -1184,9 +1224,9 @@ func runPriorityStep(q queueSubject, st step) error {
 		if err := argCount(st, 0); err != nil {
 			return err
 		}
-		return checkLenByPriority(st, q.lenByPriority())
+		return checkLevels(st, q.lenByPriority(), 0, 0)
 	}
-	return fmt.Errorf("unknown step %q in priority scenarios", st.op)
+	return fmt.Errorf("unknown step %q in %s scenarios", st.op, kind)
 }
 
 func runClockStep(clock *workqueue.ManualClock, st step) error {
@@ -1576,11 +1616,25 @@ func TestConformanceRejectsMalformed(t *testing.T) {
 		{kindPriority, "scenario a\nqueue\nlen_by_priority => 0:1 0:1\nend\n"},
 		{kindPriority, "scenario a\nqueue\nget_with_priority => 1\nend\n"},
 		{kindPriority, "scenario a\nqueue\nmetrics depth => 0\nend\n"},
+		{kindPriority, "scenario a\nqueue\nmetrics depth_by_priority => none\nend\n"},
+		{kindTop, "scenario a\nqueue\nmetrics depth_by_priority => none\nend\n"},
 		{kindMetrics, "scenario a\nqueue\nadd 1\nend\n"},
 		{kindMetrics, "scenario a\nqueue name=a name=b\nadd 1\nend\n"},
 		{kindMetrics, "scenario a\nqueue name=a\nmetrics colour => 1\nend\n"},
 		{kindMetrics, "scenario a\nqueue name=a\nmetrics depth => x\nend\n"},
-		{kindMetrics, "scenario a\nqueue name=a\nadd_with_priority 1 1\nend\n"},
+		{kindMetrics, "scenario a\nqueue aging=1s\nadd 1\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a aging=0ms\nadd 1\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a aging=1s aging=2s\nadd 1\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a\nadd_with_priority 1 +2 => true\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a\nmetrics depth_by_priority 1 => none\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a\nadd_with_priority 1 5 => true\nmetrics depth_by_priority => 5:0\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a\nadd_with_priority 1 5 => true\nmetrics depth_by_priority => 5:1 5:1\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a\nadd_with_priority 1 5 => true\nmetrics depth_by_priority => 5:x\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a\nadd_with_priority 1 5 => true\nmetrics depth_by_priority => 5:1 other:1\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a\n" + seventeenPriorities + "metrics depth_by_priority => " + levelsFrom(17, 2) + "\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a\n" + seventeenPriorities + "metrics depth_by_priority => " + levelsFrom(17, 3) + " other:0\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a\n" + seventeenPriorities + "metrics depth_by_priority => other:2 " + levelsFrom(17, 3) + "\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a\n" + seventeenPriorities + "metrics depth_by_priority => " + levelsFrom(17, 3) + " other:2 other:2\nend\n"},
 		{kindScheduling, "scenario a\nqueue\nadd 1\nend\n"},
 		{kindScheduling, "scenario a\nscheduling_queue initial_backoff=0ms\npop\nend\n"},
 		{kindScheduling, "scenario a\nscheduling_queue initial_backoff=2s max_backoff=1s\npop\nend\n"},
@@ -1608,16 +1662,40 @@ func TestConformanceRejectsMalformed(t *testing.T) {
 			t.Errorf("%s scenario not rejected:\n%s", c.kind, c.text)
 		}
 	}
-	// And a well-formed one passes, so the cases above fail for their flaw.
-	ok := "scenario a\nqueue aging=1s\nadd_with_priority 1 -2 => true\nlen_by_priority => -2:1\nget_with_priority => 1 -2\nend\n"
-	scs, err := parseScenarios("ok.scn", kindPriority, ok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var problems []string
-	run(t, scs[0], func(msg string) { problems = append(problems, msg) })
-	if len(problems) > 0 {
-		t.Errorf("well-formed scenario rejected: %v", problems)
+	// And well-formed ones pass, so the cases above fail for their flaw.
+	for _, ok := range []struct{ kind, text string }{
+		{kindPriority, "scenario a\nqueue aging=1s\nadd_with_priority 1 -2 => true\nlen_by_priority => -2:1\nget_with_priority => 1 -2\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a aging=1s\nadd_with_priority 1 -2 => true\nmetrics depth_by_priority => -2:1\nlen_by_priority => -2:1\nget_with_priority => 1 -2\nmetrics depth_by_priority => none\nend\n"},
+		{kindMetrics, "scenario a\nqueue name=a\n" + seventeenPriorities + "metrics depth_by_priority => " + levelsFrom(17, 3) + " other:2\nlen_by_priority => " + levelsFrom(17, 1) + "\nend\n"},
+	} {
+		scs, err := parseScenarios("ok.scn", ok.kind, ok.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var problems []string
+		run(t, scs[0], func(msg string) { problems = append(problems, msg) })
+		if len(problems) > 0 {
+			t.Errorf("well-formed %s scenario rejected: %v", ok.kind, problems)
+		}
 	}
 	_ = errors.New
+}
+
+// seventeenPriorities adds one key at each priority from 1 to 17: two
+// more than Metrics.DepthByPriority lists.
+var seventeenPriorities = func() string {
+	var b strings.Builder
+	for p := 1; p <= 17; p++ {
+		fmt.Fprintf(&b, "add_with_priority %d %d => true\n", p, p)
+	}
+	return b.String()
+}()
+
+// levelsFrom writes "high:1 ... low:1".
+func levelsFrom(high, low int) string {
+	var words []string
+	for p := high; p >= low; p-- {
+		words = append(words, fmt.Sprintf("%d:1", p))
+	}
+	return strings.Join(words, " ")
 }

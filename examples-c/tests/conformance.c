@@ -6,7 +6,7 @@
  * allows its own subjects and steps: the top level the queue and the
  * limiter, scheduling/ only the scheduling queue, priority/ only the queue
  * with `aging=` and the priority steps, metrics/ only the queue with
- * `name=` and the `metrics` step.
+ * `name=` (and `aging=`), the `metrics` step and the priority steps.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -366,6 +366,67 @@ static void expect_seconds(scenario *sc, const char *text, char **expected, int 
                       want);
 }
 
+/* Appends a level, `P:N` (or `other:N`), to a result being printed;
+   `*used` is 0 for the first. */
+static void append_level(char *out, size_t size, size_t *used, bool other, int32_t priority,
+                         uint64_t count) {
+    if (*used + 48 > size) return;
+    const char *space = *used ? " " : "";
+    *used += (size_t)(other ? snprintf(out + *used, size - *used, "%sother:%" PRIu64, space, count)
+                            : snprintf(out + *used, size - *used, "%s%" PRId32 ":%" PRIu64, space,
+                                       priority, count));
+}
+
+/* Compares levels printed by append_level (`used` bytes of `got_text`)
+   with the expected `P:N P:N ...` or `none`: each priority once, highest
+   first, each count at least 1. With `listed` > 0 (`metrics
+   depth_by_priority`), at most `listed` levels, then `other:N` (N at
+   least 1), last and only after exactly `listed` levels. An expectation
+   that breaks these rules is reported as unreadable. */
+static void expect_levels(scenario *sc, const char *text, char **expected, int n_expected,
+                          const char *got_text, size_t used, int listed) {
+    if (n_expected == 0) return;
+    const char *got = used ? got_text : "none";
+    char want_text[4096] = "";
+    size_t want_used = 0;
+    bool none = n_expected == 1 && strcmp(expected[0], "none") == 0;
+    int32_t last = 0;
+    for (int i = 0; !none && i < n_expected; i++) {
+        /* P:N with P a priority (or `other`) and N a count. */
+        char level[64];
+        const char *colon = strchr(expected[i], ':');
+        size_t label_len = colon ? (size_t)(colon - expected[i]) : 0;
+        uint64_t len;
+        int32_t p = 0;
+        bool other = listed > 0 && label_len == 5 && strncmp(expected[i], "other", 5) == 0;
+        if (!colon || label_len >= sizeof level || !parse_u64_token(colon + 1, &len)) {
+            scenario_fail(sc, text, "expected result is not `P:N ...` or none");
+            return;
+        }
+        memcpy(level, expected[i], label_len);
+        level[label_len] = '\0';
+        if (!other && !parse_priority_token(level, &p)) {
+            scenario_fail(sc, text, "expected result is not `P:N ...` or none");
+            return;
+        }
+        /* Highest first, each priority once, never an empty level. */
+        if (len == 0 || (!other && i > 0 && p >= last)) {
+            scenario_fail(sc, text, "expected levels are listed highest first, each once, "
+                                    "each with a count of at least 1");
+            return;
+        }
+        if (other ? i != n_expected - 1 || i != listed : listed > 0 && i >= listed) {
+            scenario_fail(sc, text, "expected at most %d levels, then other:N last, only after %d",
+                          listed, listed);
+            return;
+        }
+        last = p;
+        append_level(want_text, sizeof want_text, &want_used, other, p, len);
+    }
+    const char *want = want_used ? want_text : "none";
+    if (strcmp(got, want) != 0) scenario_fail(sc, text, "got %s, expected %s", got, want);
+}
+
 /* A status that should be OK; reports it otherwise. */
 static bool call_ok(scenario *sc, const char *text, wq_status status) {
     if (status == WQ_STATUS_OK) return true;
@@ -577,7 +638,8 @@ static bool key_priority_args(scenario *sc, const char *text, char **args, int n
     return true;
 }
 
-/* Runs one priority step (priority/ only); false if `op` is not one. */
+/* Runs one priority step (priority/ and metrics/); false if `op` is not
+   one. */
 static bool priority_step(scenario *sc, const char *text, const char *op, char **args, int n_args,
                           char **expected, int n_expected) {
     wq_queue *q = sc->queue;
@@ -660,49 +722,35 @@ static bool priority_step(scenario *sc, const char *text, const char *op, char *
             scenario_fail(sc, text, "more than %d priorities in use", LEVELS);
             return true;
         }
-        char got_text[4096] = "none", want_text[4096] = "none";
+        char got_text[4096] = "";
         size_t used = 0;
-        for (size_t i = 0; i < count && used < sizeof got_text - 48; i++)
-            used += (size_t)snprintf(got_text + used, sizeof got_text - used, "%s%" PRId32 ":%zu",
-                                     i ? " " : "", priorities[i], lens[i]);
-        if (!(n_expected == 1 && strcmp(expected[0], "none") == 0)) {
-            used = 0;
-            int32_t last = 0;
-            for (int i = 0; i < n_expected; i++) {
-                /* P:N with P a priority and N a count. */
-                char level[64];
-                char *colon = strchr(expected[i], ':');
-                uint64_t len;
-                int32_t p;
-                if (!colon || (size_t)(colon - expected[i]) >= sizeof level ||
-                    !parse_u64_token(colon + 1, &len)) {
-                    scenario_fail(sc, text, "expected result is not `P:N ...` or none");
-                    return true;
-                }
-                memcpy(level, expected[i], (size_t)(colon - expected[i]));
-                level[colon - expected[i]] = '\0';
-                if (!parse_priority_token(level, &p)) {
-                    scenario_fail(sc, text, "expected result is not `P:N ...` or none");
-                    return true;
-                }
-                /* Highest first, each priority once, never an empty level. */
-                if (len == 0 || (i > 0 && p >= last)) {
-                    scenario_fail(sc, text, "expected levels are listed highest first, each once, "
-                                            "each with a count of at least 1");
-                    return true;
-                }
-                last = p;
-                if (used < sizeof want_text - 48)
-                    used += (size_t)snprintf(want_text + used, sizeof want_text - used,
-                                             "%s%" PRId32 ":%" PRIu64, i ? " " : "", p, len);
-            }
-        }
-        if (strcmp(got_text, want_text) != 0)
-            scenario_fail(sc, text, "got %s, expected %s", got_text, want_text);
+        for (size_t i = 0; i < count; i++)
+            append_level(got_text, sizeof got_text, &used, false, priorities[i], lens[i]);
+        expect_levels(sc, text, expected, n_expected, got_text, used, 0);
     } else {
         return false;
     }
     return true;
+}
+
+/* `metrics depth_by_priority`: the WQ_METRICS_PRIORITIES highest
+   priorities with ready keys, then `other:N` for the ready keys beyond
+   them (wq_metrics carries the family's bounded label set). */
+static void expect_depth_by_priority(scenario *sc, const char *text, char **expected, int n_expected,
+                                     const wq_metrics *m) {
+    char got_text[4096] = "";
+    size_t used = 0;
+    if (m->depth_by_priority_len > WQ_METRICS_PRIORITIES) {
+        scenario_fail(sc, text, "depth_by_priority_len %zu is above WQ_METRICS_PRIORITIES",
+                      m->depth_by_priority_len);
+        return;
+    }
+    for (size_t i = 0; i < m->depth_by_priority_len; i++)
+        append_level(got_text, sizeof got_text, &used, false, m->depth_by_priority[i].priority,
+                     m->depth_by_priority[i].count);
+    if (m->depth_other_priorities > 0)
+        append_level(got_text, sizeof got_text, &used, true, 0, m->depth_other_priorities);
+    expect_levels(sc, text, expected, n_expected, got_text, used, WQ_METRICS_PRIORITIES);
 }
 
 /* Runs `metrics FIELD` (metrics/ only). */
@@ -710,14 +758,15 @@ static void metrics_step(scenario *sc, const char *text, char **args, int n_args
                          int n_expected) {
     static const char *const fields[] = {
         "depth", "adds", "retries", "queue_duration_count", "queue_duration_sum",
-        "work_duration_count", "work_duration_sum", "unfinished_work", "longest_running"};
+        "work_duration_count", "work_duration_sum", "unfinished_work", "longest_running",
+        "depth_by_priority"};
     int field = -1;
     for (int i = 0; n_args == 1 && i < (int)(sizeof fields / sizeof fields[0]); i++)
         if (strcmp(args[0], fields[i]) == 0) field = i;
     if (field < 0) {
         scenario_fail(sc, text, "expects one of depth, adds, retries, queue_duration_count, "
                                 "queue_duration_sum, work_duration_count, work_duration_sum, "
-                                "unfinished_work, longest_running");
+                                "unfinished_work, longest_running, depth_by_priority");
         sc->broken = true;
         return;
     }
@@ -737,9 +786,10 @@ static void metrics_step(scenario *sc, const char *text, char **args, int n_args
     case 5: expect_count(sc, text, expected, n_expected, m.work_duration.count); break;
     case 6: expect_seconds(sc, text, expected, n_expected, m.work_duration.sum_seconds); break;
     case 7: expect_seconds(sc, text, expected, n_expected, m.unfinished_work_seconds); break;
-    default:
+    case 8:
         expect_seconds(sc, text, expected, n_expected, m.longest_running_processor_seconds);
         break;
+    default: expect_depth_by_priority(sc, text, expected, n_expected, &m); break;
     }
 }
 
@@ -886,7 +936,7 @@ static void run_step(scenario *sc, const char *text, char **tokens, int n) {
     } else if (sc->squeue) {
         squeue_step(sc, text, op, tokens + 1, n_args, arrow >= 0, expected, n_expected);
     } else if (sc->queue) {
-        if (sc->folder == FOLDER_PRIORITY &&
+        if ((sc->folder == FOLDER_PRIORITY || sc->folder == FOLDER_METRICS) &&
             priority_step(sc, text, op, tokens + 1, n_args, expected, n_expected))
             return;
         if (sc->folder == FOLDER_METRICS && strcmp(op, "metrics") == 0)
@@ -947,7 +997,8 @@ static bool make_scheduling_subject(scenario *sc, const char *text, char **token
     return !sc->broken;
 }
 
-/* `queue [LIMITER] [OPTION]` (aging= in priority/, name= in metrics/). */
+/* `queue [LIMITER] [OPTION]...` (aging= in priority/ and metrics/, name=
+   in metrics/). */
 static bool make_queue_subject(scenario *sc, const char *text, char **tokens, int n,
                                wq_rate_limiter *limiter, int next) {
     wq_queue_options options = {0};
@@ -958,7 +1009,8 @@ static bool make_queue_subject(scenario *sc, const char *text, char **tokens, in
     snprintf(name, sizeof name, "%s", sc->name);
     bool has_aging = false, has_name = false;
     for (int i = next; i < n; i++) {
-        if (sc->folder == FOLDER_PRIORITY && !has_aging && strncmp(tokens[i], "aging=", 6) == 0) {
+        if ((sc->folder == FOLDER_PRIORITY || sc->folder == FOLDER_METRICS) && !has_aging &&
+            strncmp(tokens[i], "aging=", 6) == 0) {
             uint64_t aging;
             if (!parse_duration_token(tokens[i] + 6, &aging))
                 return subject_error(sc, text, "aging= takes a duration");
@@ -971,10 +1023,11 @@ static bool make_queue_subject(scenario *sc, const char *text, char **tokens, in
             snprintf(name, sizeof name, "%s-%s", tokens[i] + 5, sc->name);
             has_name = true;
         } else {
-            return subject_error(sc, text,
-                                 sc->folder == FOLDER_PRIORITY  ? "expected queue [LIMITER] [aging=DUR]"
-                                 : sc->folder == FOLDER_METRICS ? "expected queue [LIMITER] name=NAME"
-                                                                : "expected queue [LIMITER]");
+            return subject_error(
+                sc, text,
+                sc->folder == FOLDER_PRIORITY  ? "expected queue [LIMITER] [aging=DUR]"
+                : sc->folder == FOLDER_METRICS ? "expected queue [LIMITER] name=NAME [aging=DUR]"
+                                               : "expected queue [LIMITER]");
         }
     }
     if (sc->folder == FOLDER_METRICS && !has_name)
@@ -1011,7 +1064,7 @@ static void make_subject(scenario *sc, const char *text, char **tokens, int n) {
         return;
     }
     if (sc->folder == FOLDER_METRICS && !is_queue) {
-        subject_error(sc, text, "metrics/ holds only `queue [LIMITER] name=NAME`");
+        subject_error(sc, text, "metrics/ holds only `queue [LIMITER] name=NAME [aging=DUR]`");
         return;
     }
     if (!is_queue && !is_limiter) {

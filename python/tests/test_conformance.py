@@ -8,8 +8,9 @@ steps:
 - ``scheduling/*.scn``: ``scheduling_queue [OPTIONS]`` and its steps;
 - ``priority/*.scn``: ``queue [LIMITER] [aging=DUR]``, plus the
   ``*_with_priority`` steps and ``len_by_priority``;
-- ``metrics/*.scn``: ``queue [LIMITER] name=NAME``, plus ``metrics NAME``
-  (each queue gets a name unique in the process: the registry is global).
+- ``metrics/*.scn``: ``queue [LIMITER] name=NAME [aging=DUR]``, plus
+  ``metrics NAME`` and the steps of ``priority/`` (each queue gets a name
+  unique in the process: the registry is global).
 
 Each scenario is one test case, named ``folder/file.scn::scenario``. A
 malformed file fails ``test_every_file_parses`` with its location; the
@@ -30,6 +31,7 @@ from typing import Any, Callable, Union
 import pytest
 
 import workqueue
+from workqueue import metrics
 
 CONFORMANCE_DIR = Path(
     os.environ.get(
@@ -75,9 +77,20 @@ class Seconds:
 
 # A result, as produced by a step or written after `=>`: bool, int (count,
 # signed count or key), Duration, Seconds, a list of keys, a (key, priority)
-# tuple, a list of (priority, count) levels, or a word: "none", "empty",
+# tuple, a list of (priority, count) levels, a list of (label, count)
+# labels of workqueue_depth_by_priority, or a word: "none", "empty",
 # "shutdown", "closed", or a place.
-Value = Union[bool, int, Duration, Seconds, list[int], tuple[int, int], list[tuple[int, int]], str]
+Value = Union[
+    bool,
+    int,
+    Duration,
+    Seconds,
+    list[int],
+    tuple[int, int],
+    list[tuple[int, int]],
+    list[tuple[str, int]],
+    str,
+]
 
 # --- values -------------------------------------------------------------------------
 
@@ -151,7 +164,11 @@ METRIC_KINDS = {
     "work_duration_sum": "seconds",
     "unfinished_work": "seconds",
     "longest_running": "seconds",
+    "depth_by_priority": "labels",
 }
+
+# The priorities workqueue_depth_by_priority names; the rest are `other`.
+LISTED_PRIORITIES = metrics.MAX_PRIORITY_LABELS - 1
 
 
 def metric(word: str) -> str:
@@ -175,6 +192,38 @@ def levels(words: list[str]) -> list[tuple[int, int]]:
     return found
 
 
+def priority_labels(words: list[str]) -> list[tuple[str, int]]:
+    """The labels of `metrics depth_by_priority => P:N ... [other:N]`:
+    levels as `len_by_priority` writes them, at most LISTED_PRIORITIES,
+    then `other:N` (N at least 1), last and only after that many."""
+    numbered, other = words, None
+    if words and words[-1].startswith("other:"):
+        numbered, other = words[:-1], words[-1]
+    for word in numbered:
+        if word.startswith("other:"):
+            raise Malformed(f"`{word}`: `other:N` comes last, once")
+    found = levels(numbered)
+    if len(found) > LISTED_PRIORITIES:
+        raise Malformed(
+            f"{len(found)} levels: at most {LISTED_PRIORITIES} priorities are listed, "
+            "the rest summed as `other:N`"
+        )
+    labels = [(str(p), n) for p, n in found]
+    if other is not None:
+        n = unsigned(other.partition(":")[2])
+        if n == 0:
+            raise Malformed(
+                f"`{other}`: `other` is listed only when some ready key is beyond the listed "
+                "priorities"
+            )
+        if len(found) != LISTED_PRIORITIES:
+            raise Malformed(
+                f"`{other}` after {len(found)} levels: `other` follows exactly {LISTED_PRIORITIES}"
+            )
+        labels.append(("other", n))
+    return labels
+
+
 def expected_value(kind: str, words: list[str]) -> Value:
     """Reads the words after `=>` as a result of `kind`."""
     one = words[0] if len(words) == 1 else None
@@ -184,6 +233,8 @@ def expected_value(kind: str, words: list[str]) -> Value:
         return one == "true"
     if kind == "levels":
         return [] if words == ["none"] else levels(words)
+    if kind == "labels":
+        return [] if words == ["none"] else priority_labels(words)
     if kind == "keys" and one not in ("empty", "shutdown"):
         return [key(word) for word in words]
     if kind in ("key_priority", "popped") and len(words) == 2:
@@ -455,7 +506,7 @@ def parse_subject(words: list[str], folder: str) -> Subject:
                 raise Malformed(
                     f"`{option}` is not an option (NAME=VALUE); the LIMITER comes first"
                 )
-            if (folder, name) == (PRIORITY, "aging"):
+            if name == "aging":  # priority/ and metrics/
                 if queue_spec.aging is not None:
                     raise Malformed("option `aging` is given twice")
                 queue_spec.aging = duration(value)
@@ -498,8 +549,10 @@ def parse_step(words: list[str], subject: Subject, folder: str, number: int) -> 
             )
         readers, kind = SCHEDULING_STEPS[op]
     elif op in PRIORITY_STEPS:
-        if folder != PRIORITY:
-            raise Malformed(f"`{op}` is a step of conformance/priority/ only")
+        if folder not in (PRIORITY, METRICS):
+            raise Malformed(
+                f"`{op}` is a step of conformance/priority/ and conformance/metrics/ only"
+            )
         readers, kind = PRIORITY_STEPS[op]
     elif op == "metrics":
         if folder != METRICS:
@@ -686,6 +739,9 @@ def perform_on_queue(step: Step, queue: workqueue.Queue[int]) -> Value | None:
             "work_duration_sum": Seconds(m.work_duration.sum),
             "unfinished_work": Seconds(m.unfinished_work_seconds),
             "longest_running": Seconds(m.longest_running_processor_seconds),
+            # Every priority is in the snapshot; the family's labels are
+            # bounded as WorkqueueCollector bounds them.
+            "depth_by_priority": metrics._priority_labels(m.depth_by_priority),
         }
         return readings[args[0]]
     raise AssertionError(f"unhandled queue step {op}")
@@ -877,6 +933,28 @@ metrics retries => 1
 end
 """
 
+METRICS_PRIORITY_KINDS = """\
+scenario metrics_priority_kinds
+queue exp(1ms,1s) aging=10s name=kinds
+metrics depth_by_priority => none
+add_with_priority 1 5 => true
+add_batch_with_priority -3 2 3 => 2
+add_after_with_priority 4 1s 7 => true
+add_rate_limited_with_priority 5 9 => 1ms
+metrics depth_by_priority => 5:1 -3:2
+len_by_priority => 5:1 -3:2
+get_with_priority => 1 5
+add_with_priority 1 8 => true
+metrics depth_by_priority => -3:2
+metrics depth => 3
+step 1s
+done 1 => true
+metrics depth_by_priority => 9:1 8:1 7:1 -3:2
+get_batch 10 => 5 1 4 2 3
+metrics depth_by_priority => none
+end
+"""
+
 SCHEDULING_KINDS = """\
 scenario sched_kinds
 scheduling_queue initial_backoff=2s max_backoff=4s max_stay=60s pop_from_backoff=false
@@ -905,8 +983,13 @@ end
 
 @pytest.mark.parametrize(
     ("folder", "text"),
-    [(PRIORITY, PRIORITY_KINDS), (METRICS, METRICS_KINDS), (SCHEDULING, SCHEDULING_KINDS)],
-    ids=["priority", "metrics", "scheduling"],
+    [
+        (PRIORITY, PRIORITY_KINDS),
+        (METRICS, METRICS_KINDS),
+        (METRICS, METRICS_PRIORITY_KINDS),
+        (SCHEDULING, SCHEDULING_KINDS),
+    ],
+    ids=["priority", "metrics", "metrics-priority", "scheduling"],
 )
 def test_the_runner_reads_every_form_and_notices_wrong_results(folder: str, text: str) -> None:
     (scenario,) = parse_text(text, "inline.scn", folder)
@@ -933,10 +1016,20 @@ def test_the_runner_reads_every_form_and_notices_wrong_results(folder: str, text
             )
 
 
+def ones(high: int, low: int) -> str:
+    """`P:1` for each priority from `high` down to `low`."""
+    return " ".join(f"{p}:1" for p in range(high, low - 1, -1))
+
+
+FIFTEEN = ones(15, 1)
+
+
 @pytest.mark.parametrize(
     ("folder", "subject", "step", "message"),
     [
-        (TOP, "queue", "add_with_priority 1 2", "conformance/priority/ only"),
+        (TOP, "queue", "add_with_priority 1 2", "conformance/priority/ and conformance/metrics/"),
+        (TOP, "queue", "len_by_priority", "conformance/priority/ and conformance/metrics/ only"),
+        (TOP, "queue", "metrics depth_by_priority", "conformance/metrics/ only"),
         (TOP, "queue", "metrics depth", "conformance/metrics/ only"),
         (TOP, "queue aging=1s", "len", "top level takes no options"),
         (TOP, "scheduling_queue", "pop", "belong in conformance/scheduling/"),
@@ -955,13 +1048,52 @@ def test_the_runner_reads_every_form_and_notices_wrong_results(folder: str, text
         (PRIORITY, "queue", "len_by_priority => 5", "not a level"),
         (PRIORITY, "queue", "get_with_priority => 1", "unexpected result"),
         (PRIORITY, "queue", "metrics depth", "conformance/metrics/ only"),
+        (PRIORITY, "queue", "metrics depth_by_priority => none", "conformance/metrics/ only"),
         (METRICS, "queue", "len", "needs `name=NAME`"),
         (METRICS, "queue name=", "len", "needs a NAME"),
-        (METRICS, "queue name=a aging=1s", "len", "not an option of conformance/metrics/"),
+        (METRICS, "queue name=a speed=1", "len", "not an option of conformance/metrics/"),
+        (METRICS, "queue aging=1s", "len", "needs `name=NAME`"),
+        (METRICS, "queue name=a aging=0s", "len", "priority_aging"),
+        (METRICS, "queue aging=1s name=a aging=2s", "len", "given twice"),
         (METRICS, "queue name=a", "metrics speed", "not a metric"),
         (METRICS, "queue name=a", "metrics", "usage is `metrics NAME`"),
         (METRICS, "queue name=a", "metrics depth => x", "not an integer"),
-        (METRICS, "queue name=a", "add_with_priority 1 1", "conformance/priority/ only"),
+        (METRICS, "queue name=a", "add_with_priority 1", "wrong number of arguments"),
+        (METRICS, "queue name=a", "metrics depth_by_priority 1", "usage is `metrics NAME`"),
+        (METRICS, "queue name=a", "metrics depth_by_priority => 0:1 5:1", "highest priority first"),
+        (METRICS, "queue name=a", "metrics depth_by_priority => 5:0", "empty level"),
+        (METRICS, "queue name=a", "metrics depth_by_priority => none 5:1", "not a level"),
+        (METRICS, "queue name=a", "metrics depth_by_priority => other:1", "follows exactly 15"),
+        (
+            METRICS,
+            "queue name=a",
+            f"metrics depth_by_priority => {FIFTEEN} other:0",
+            "`other` is listed only when",
+        ),
+        (
+            METRICS,
+            "queue name=a",
+            f"metrics depth_by_priority => {FIFTEEN} other:x",
+            "not a non-negative integer",
+        ),
+        (
+            METRICS,
+            "queue name=a",
+            f"metrics depth_by_priority => other:1 {FIFTEEN}",
+            "`other:N` comes last",
+        ),
+        (
+            METRICS,
+            "queue name=a",
+            f"metrics depth_by_priority => {FIFTEEN} other:1 other:1",
+            "`other:N` comes last",
+        ),
+        (
+            METRICS,
+            "queue name=a",
+            f"metrics depth_by_priority => 16:1 {FIFTEEN}",
+            "16 levels: at most 15 priorities are listed",
+        ),
         (SCHEDULING, "queue", "len", "takes only `scheduling_queue"),
         (SCHEDULING, "scheduling_queue initial_backoff=0ms", "pop", "initial_backoff"),
         (SCHEDULING, "scheduling_queue max_backoff=1ms", "pop", "max_backoff"),
@@ -990,3 +1122,18 @@ def test_seconds_compare_within_a_nanosecond() -> None:
     assert not matches(Seconds(1e-3 + 2e-9), Duration(1_000_000))
     assert not matches(Seconds(0.0), 0)
     assert math.isclose(Duration(1500).seconds(), 1.5e-6)
+
+
+def test_depth_by_priority_lists_15_priorities_and_sums_the_rest() -> None:
+    adds = "".join(f"add_with_priority {p} {p} => true\n" for p in range(1, 18))
+
+    def failure(expected: str) -> str | None:
+        text = f"scenario a\nqueue name=b\n{adds}metrics depth_by_priority => {expected}\nend\n"
+        (scenario,) = parse_text(text, "m.scn", METRICS)
+        return run_scenario(scenario)
+
+    assert LISTED_PRIORITIES == 15
+    assert failure(f"{ones(17, 3)} other:2") is None
+    for wrong in (f"{ones(17, 3)} other:1", f"{ones(17, 3)} other:3", f"{ones(16, 2)} other:3"):
+        found = failure(wrong)
+        assert found is not None and f"gave `{ones(17, 3)} other:2`" in found, wrong

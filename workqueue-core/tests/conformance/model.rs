@@ -23,7 +23,7 @@ pub enum SubjectSpec {
 pub struct QueueSpec {
     /// `None` means the default controller rate limiter.
     pub limiter: Option<LimiterSpec>,
-    /// `aging=DUR` (`priority/` only).
+    /// `aging=DUR` (`priority/` and `metrics/`).
     pub aging: Option<Duration>,
     /// `name=NAME` (`metrics/` only, and required there).
     pub name: Option<String>,
@@ -48,8 +48,8 @@ pub enum Folder {
     /// `conformance/priority/`: `queue [LIMITER] [aging=DUR]`, the
     /// top-level steps and the `*_with_priority` steps.
     Priority,
-    /// `conformance/metrics/`: `queue [LIMITER] name=NAME`, the top-level
-    /// steps and `metrics`.
+    /// `conformance/metrics/`: `queue [LIMITER] name=NAME [aging=DUR]`,
+    /// the top-level steps, the `*_with_priority` steps and `metrics`.
     Metrics,
 }
 
@@ -133,7 +133,7 @@ pub enum Op {
     Set(Duration),
     /// A step of a `scheduling_queue` subject.
     Scheduling(SchedulingOp),
-    /// A `*_with_priority` step (`priority/` only).
+    /// A `*_with_priority` step (`priority/` and `metrics/`).
     Priority(PriorityOp),
     /// `metrics NAME` (`metrics/` only).
     Metrics(Metric),
@@ -182,6 +182,8 @@ pub enum Metric {
     WorkDurationSum,
     UnfinishedWork,
     LongestRunning,
+    /// `workqueue_depth_by_priority`, bounded as its labels are.
+    DepthByPriority,
 }
 
 /// Every metric by the name `metrics NAME` gives it.
@@ -195,6 +197,7 @@ pub const METRICS: &[(&str, Metric)] = &[
     ("work_duration_sum", Metric::WorkDurationSum),
     ("unfinished_work", Metric::UnfinishedWork),
     ("longest_running", Metric::LongestRunning),
+    ("depth_by_priority", Metric::DepthByPriority),
 ];
 
 /// A result, as written after `=>` and as produced by a step.
@@ -220,6 +223,11 @@ pub enum Value {
     /// `len_by_priority`: ready keys per priority, highest first; written
     /// `none` when empty.
     Levels(Vec<(i32, u64)>),
+    /// `metrics depth_by_priority`: the listed levels (at most
+    /// `MAX_PRIORITY_LABELS - 1`, highest first), then the ready keys at
+    /// the priorities beyond them, summed (`other:N`; `None` when there
+    /// are none); written `none` when both are empty.
+    DepthByPriority(Vec<(i32, u64)>, Option<u64>),
     /// Where an item is; `None` is written `none`.
     Place(Option<Place>),
     /// A pop of a closed scheduling queue.
@@ -244,6 +252,8 @@ pub enum Kind {
     /// `K P`, `empty` or `shutdown`.
     KeyWithPriority,
     Levels,
+    /// `P:N ... [other:N]` or `none`.
+    DepthByPriority,
     Place,
 }
 
@@ -291,7 +301,8 @@ pub const SCHEDULING_USAGE: &[(&str, &str)] = &[
     ("set", "set DUR"),
 ];
 
-/// The steps only `priority/` takes, with how they are written.
+/// The steps only `priority/` and `metrics/` take, with how they are
+/// written.
 pub const PRIORITY_USAGE: &[(&str, &str)] = &[
     ("add_with_priority", "add_with_priority K P"),
     (
@@ -387,6 +398,7 @@ impl Metric {
             | Metric::WorkDurationSum
             | Metric::UnfinishedWork
             | Metric::LongestRunning => Kind::Seconds,
+            Metric::DepthByPriority => Kind::DepthByPriority,
         }
     }
 }

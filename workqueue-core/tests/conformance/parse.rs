@@ -8,8 +8,8 @@ use crate::model::{
 };
 use crate::replay::{build_limiter, build_scheduling_queue};
 use crate::values::{
-    batch_size, decimal, duration, key, levels, place_name, priority, signed, small_count,
-    unsigned, PLACES,
+    batch_size, decimal, depth_by_priority, duration, key, levels, place_name, priority, signed,
+    small_count, unsigned, PLACES,
 };
 use workqueue_core::{ManualClock, QueueBuilder};
 
@@ -136,7 +136,8 @@ fn parse_subject(words: &[&str], folder: Folder) -> Result<SubjectSpec, String> 
             words.join(" ")
         )),
         (Folder::Metrics, _) => Err(format!(
-            "conformance/metrics/ takes only `queue [LIMITER] name=NAME` subjects, found `{}`",
+            "conformance/metrics/ takes only `queue [LIMITER] name=NAME [aging=DUR]` subjects, \
+             found `{}`",
             words.join(" ")
         )),
         (Folder::TopLevel, _) => parse_top_level_subject(words),
@@ -152,7 +153,8 @@ fn parse_top_level_subject(words: &[&str]) -> Result<SubjectSpec, String> {
     if let Some(option) = options.iter().find(|w| w.contains('=')) {
         return Err(format!(
             "`{option}`: the top level takes no options \
-             (`aging=` belongs in conformance/priority/, `name=` in conformance/metrics/)"
+             (`aging=` belongs in conformance/priority/ and conformance/metrics/, \
+             `name=` in conformance/metrics/)"
         ));
     }
     let subject = match words {
@@ -182,8 +184,8 @@ fn parse_top_level_subject(words: &[&str]) -> Result<SubjectSpec, String> {
 }
 
 /// The words after `queue` in `priority/` (`[LIMITER] [aging=DUR]`) or
-/// `metrics/` (`[LIMITER] name=NAME`): the limiter first, then each option
-/// at most once.
+/// `metrics/` (`[LIMITER] name=NAME [aging=DUR]`): the limiter first, then
+/// each option at most once, in any order.
 fn parse_queue_subject(args: &[&str], folder: Folder) -> Result<QueueSpec, String> {
     let (limiter, options) = match args.split_first() {
         Some((first, rest)) if !first.contains('=') => (Some(parse_limiter(first)?), rest),
@@ -198,18 +200,19 @@ fn parse_queue_subject(args: &[&str], folder: Folder) -> Result<QueueSpec, Strin
             format!("`{option}` is not an option (NAME=VALUE); the LIMITER comes first")
         })?;
         let already = match (folder, name) {
-            (Folder::Priority, "aging") => spec.aging.replace(duration(value)?).is_some(),
+            (_, "aging") => spec.aging.replace(duration(value)?).is_some(),
             (Folder::Metrics, "name") if value.is_empty() => {
                 return Err("`name=` needs a NAME".to_owned())
             }
             (Folder::Metrics, "name") => spec.name.replace(value.to_owned()).is_some(),
-            (_, "aging") => {
-                return Err("the option `aging=` belongs in conformance/priority/".to_owned())
-            }
             (_, "name") => {
                 return Err("the option `name=` belongs in conformance/metrics/".to_owned())
             }
-            (Folder::Metrics, _) => return Err(format!("`{name}` is not an option: only `name`")),
+            (Folder::Metrics, _) => {
+                return Err(format!(
+                    "`{name}` is not an option: only `name` and `aging`"
+                ))
+            }
             _ => return Err(format!("`{name}` is not an option: only `aging`")),
         };
         if already {
@@ -385,12 +388,14 @@ fn parse_step(
 }
 
 /// A step of a queue or a limiter; the `*_with_priority` steps only in
-/// `priority/`, `metrics` only in `metrics/`.
+/// `priority/` and `metrics/`, `metrics` only in `metrics/`.
 fn parse_op(call: &[&str], folder: Folder) -> Result<Op, String> {
     let (name, args) = call.split_first().ok_or("a step needs an operation")?;
     if PRIORITY_USAGE.iter().any(|(known, _)| known == name) {
-        if folder != Folder::Priority {
-            return Err(format!("`{name}` is a step of conformance/priority/ only"));
+        if !matches!(folder, Folder::Priority | Folder::Metrics) {
+            return Err(format!(
+                "`{name}` is a step of conformance/priority/ and conformance/metrics/ only"
+            ));
         }
         return parse_priority_op(call).map(Op::Priority);
     }
@@ -529,6 +534,8 @@ fn parse_expected(kind: Kind, words: &[&str]) -> Result<Value, String> {
         (Kind::Popped | Kind::KeyWithPriority, [k, p]) => Value::Prioritised(key(k)?, priority(p)?),
         (Kind::Levels, ["none"]) => Value::Levels(Vec::new()),
         (Kind::Levels, words) => Value::Levels(levels(words)?),
+        (Kind::DepthByPriority, ["none"]) => Value::DepthByPriority(Vec::new(), None),
+        (Kind::DepthByPriority, words) => depth_by_priority(words)?,
         (Kind::Place, [word]) => {
             let place = PLACES.into_iter().find(|p| place_name(*p) == *word);
             Value::Place(place.ok_or_else(|| {

@@ -8,6 +8,7 @@ use crate::model::{
 use crate::values::agrees;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use workqueue_core::metrics::bounded_priorities;
 use workqueue_core::rate_limit::{
     default_controller_rate_limiter, default_item_based_rate_limiter, ExponentialBackoff, FastSlow,
     MaxOf, MaxWait, RateLimiter, TokenBucket,
@@ -207,6 +208,12 @@ fn read_metric(metric: Metric, queue: &Queue<u64>) -> Value {
         Metric::WorkDurationSum => Value::Seconds(m.work_duration.sum),
         Metric::UnfinishedWork => Value::Seconds(m.unfinished_work_seconds),
         Metric::LongestRunning => Value::Seconds(m.longest_running_processor_seconds),
+        Metric::DepthByPriority => {
+            // The snapshot lists every priority; the family's labels, which
+            // the step shows, are bounded by the core's own rule.
+            let (listed, other) = bounded_priorities(&m.depth_by_priority);
+            Value::DepthByPriority(listed.to_vec(), other)
+        }
     }
 }
 

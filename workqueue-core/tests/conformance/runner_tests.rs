@@ -160,6 +160,26 @@ fn scenario_names_are_unique_across_files() {
     );
 }
 
+/// Replays `text`, a scenario of `folder` that runs `steps` steps; then
+/// replaces each `right` step by `wrong` and checks that the replay
+/// reports `message`.
+fn right_passes_and_wrong_fails(
+    folder: Folder,
+    text: &str,
+    steps: usize,
+    cases: &[(&str, &str, &str)],
+) {
+    let scenarios = parse_file_in(folder, "f.scn", text).expect("well formed");
+    assert_eq!(run_scenario(&scenarios[0]), Ok(steps));
+    for (right, wrong, message) in cases {
+        let changed = text.replace(right, wrong);
+        assert_ne!(changed, text, "{right}");
+        let scenarios = parse_file_in(folder, "f.scn", &changed).expect("well formed");
+        let failure = run_scenario(&scenarios[0]).expect_err(wrong);
+        assert!(failure.contains(message), "{failure}");
+    }
+}
+
 #[test]
 fn durations_read_and_show_exactly() {
     assert_eq!(duration("1500us"), Ok(Duration::from_micros(1500)));
@@ -207,28 +227,25 @@ end
 
 #[test]
 fn scheduling_steps_are_read_and_compared() {
-    let scenarios =
-        parse_file_in(Folder::Scheduling, "s.scn", SCHEDULING_KINDS).expect("well formed");
-    assert_eq!(run_scenario(&scenarios[0]), Ok(19));
-    for (right, wrong, message) in [
-        ("pop => 1 -3", "pop => 1 3", "expected 1 3, got 1 -3"),
-        (
-            "place 1 => unschedulable",
-            "place 1 => backoff",
-            "expected backoff, got unschedulable",
-        ),
-        (
-            "pop => closed",
-            "pop => empty",
-            "expected empty, got closed",
-        ),
-        ("backoff_len => 2", "backoff_len => 1", "expected 1, got 2"),
-    ] {
-        let text = SCHEDULING_KINDS.replace(right, wrong);
-        let scenarios = parse_file_in(Folder::Scheduling, "s.scn", &text).expect("well formed");
-        let failure = run_scenario(&scenarios[0]).expect_err(wrong);
-        assert!(failure.contains(message), "{failure}");
-    }
+    right_passes_and_wrong_fails(
+        Folder::Scheduling,
+        SCHEDULING_KINDS,
+        19,
+        &[
+            ("pop => 1 -3", "pop => 1 3", "expected 1 3, got 1 -3"),
+            (
+                "place 1 => unschedulable",
+                "place 1 => backoff",
+                "expected backoff, got unschedulable",
+            ),
+            (
+                "pop => closed",
+                "pop => empty",
+                "expected empty, got closed",
+            ),
+            ("backoff_len => 2", "backoff_len => 1", "expected 1, got 2"),
+        ],
+    );
 }
 
 #[test]
@@ -376,41 +393,38 @@ end
 
 #[test]
 fn priority_steps_are_read_and_compared() {
-    let scenarios = parse_file_in(Folder::Priority, "p.scn", PRIORITY_KINDS).expect("well formed");
-    assert_eq!(run_scenario(&scenarios[0]), Ok(19));
-    for (right, wrong, message) in [
-        (
-            "get_with_priority => 2 7",
-            "get_with_priority => 2 6",
-            "expected 2 6, got 2 7",
-        ),
-        (
-            "len_by_priority => 9:1 2:1 0:1 -3:1",
-            "len_by_priority => 9:1 2:1 0:1",
-            "expected 9:1 2:1 0:1, got 9:1 2:1 0:1 -3:1",
-        ),
-        (
-            "len_by_priority => none\nget_with_priority => empty",
-            "len_by_priority => 0:1\nget_with_priority => empty",
-            "expected 0:1, got none",
-        ),
-        (
-            "get_with_priority => shutdown",
-            "get_with_priority => empty",
-            "expected empty, got shutdown",
-        ),
-        (
-            "add_rate_limited_with_priority 5 9 => 1ms",
-            "add_rate_limited_with_priority 5 9 => none",
-            "expected none, got 1ms",
-        ),
-    ] {
-        let text = PRIORITY_KINDS.replace(right, wrong);
-        assert_ne!(text, PRIORITY_KINDS, "{right}");
-        let scenarios = parse_file_in(Folder::Priority, "p.scn", &text).expect("well formed");
-        let failure = run_scenario(&scenarios[0]).expect_err(wrong);
-        assert!(failure.contains(message), "{failure}");
-    }
+    right_passes_and_wrong_fails(
+        Folder::Priority,
+        PRIORITY_KINDS,
+        19,
+        &[
+            (
+                "get_with_priority => 2 7",
+                "get_with_priority => 2 6",
+                "expected 2 6, got 2 7",
+            ),
+            (
+                "len_by_priority => 9:1 2:1 0:1 -3:1",
+                "len_by_priority => 9:1 2:1 0:1",
+                "expected 9:1 2:1 0:1, got 9:1 2:1 0:1 -3:1",
+            ),
+            (
+                "len_by_priority => none\nget_with_priority => empty",
+                "len_by_priority => 0:1\nget_with_priority => empty",
+                "expected 0:1, got none",
+            ),
+            (
+                "get_with_priority => shutdown",
+                "get_with_priority => empty",
+                "expected empty, got shutdown",
+            ),
+            (
+                "add_rate_limited_with_priority 5 9 => 1ms",
+                "add_rate_limited_with_priority 5 9 => none",
+                "expected none, got 1ms",
+            ),
+        ],
+    );
 }
 
 const METRICS_KINDS: &str = "\
@@ -438,8 +452,6 @@ end
 
 #[test]
 fn metrics_steps_are_read_and_compared_within_a_nanosecond() {
-    let scenarios = parse_file_in(Folder::Metrics, "m.scn", METRICS_KINDS).expect("well formed");
-    assert_eq!(run_scenario(&scenarios[0]), Ok(17));
     let sum = "metrics queue_duration_sum => 50us";
     for close in ["50001ns", "49999ns"] {
         let text = METRICS_KINDS.replace(sum, &format!("metrics queue_duration_sum => {close}"));
@@ -450,39 +462,38 @@ fn metrics_steps_are_read_and_compared_within_a_nanosecond() {
             "{close} is within 1 ns"
         );
     }
-    for (right, wrong, message) in [
-        (
-            sum,
-            "metrics queue_duration_sum => 50002ns",
-            "expected 50002ns, got 50us",
-        ),
-        (
-            "metrics depth => 1",
-            "metrics depth => -1",
-            "expected -1, got 1",
-        ),
-        (
-            "metrics adds => 2",
-            "metrics adds => 1",
-            "expected 1, got 2",
-        ),
-        (
-            "metrics unfinished_work => 2ms",
-            "metrics unfinished_work => 2001us",
-            "expected 2001us, got 2ms",
-        ),
-        (
-            "metrics longest_running => 0ns",
-            "metrics longest_running => 2ns",
-            "expected 2ns, got 0ns",
-        ),
-    ] {
-        let text = METRICS_KINDS.replace(right, wrong);
-        assert_ne!(text, METRICS_KINDS, "{right}");
-        let scenarios = parse_file_in(Folder::Metrics, "m.scn", &text).expect("well formed");
-        let failure = run_scenario(&scenarios[0]).expect_err(wrong);
-        assert!(failure.contains(message), "{failure}");
-    }
+    right_passes_and_wrong_fails(
+        Folder::Metrics,
+        METRICS_KINDS,
+        17,
+        &[
+            (
+                sum,
+                "metrics queue_duration_sum => 50002ns",
+                "expected 50002ns, got 50us",
+            ),
+            (
+                "metrics depth => 1",
+                "metrics depth => -1",
+                "expected -1, got 1",
+            ),
+            (
+                "metrics adds => 2",
+                "metrics adds => 1",
+                "expected 1, got 2",
+            ),
+            (
+                "metrics unfinished_work => 2ms",
+                "metrics unfinished_work => 2001us",
+                "expected 2001us, got 2ms",
+            ),
+            (
+                "metrics longest_running => 0ns",
+                "metrics longest_running => 2ns",
+                "expected 2ns, got 0ns",
+            ),
+        ],
+    );
 }
 
 /// Every top-level queue step, which `priority/` and `metrics/` take too.
@@ -513,6 +524,11 @@ fn each_new_folder_takes_every_top_level_step() {
         (Folder::Priority, "queue default_controller aging=1ms"),
         (Folder::Metrics, "queue name=steps"),
         (Folder::Metrics, "queue exp(5ms,1s) name=steps"),
+        (Folder::Metrics, "queue name=steps aging=1ms"),
+        (
+            Folder::Metrics,
+            "queue default_controller aging=1ms name=steps",
+        ),
     ] {
         let text = format!("scenario a\n{subject}\n{TOP_LEVEL_QUEUE_STEPS}end\n");
         let scenarios = parse_file_in(folder, "f.scn", &text)
@@ -553,25 +569,32 @@ fn each_folder_keeps_its_options_and_steps() {
             Folder::TopLevel,
             "queue",
             "add_with_priority 1 2 => true",
-            "f.scn:3: `add_with_priority` is a step of conformance/priority/ only",
+            "f.scn:3: `add_with_priority` is a step of conformance/priority/ and \
+             conformance/metrics/ only",
         ),
         (
             Folder::TopLevel,
             "queue",
             "get_with_priority",
-            "`get_with_priority` is a step of conformance/priority/ only",
+            "`get_with_priority` is a step of conformance/priority/ and conformance/metrics/ only",
         ),
         (
             Folder::TopLevel,
             "queue",
             "len_by_priority => none",
-            "`len_by_priority` is a step of conformance/priority/ only",
+            "`len_by_priority` is a step of conformance/priority/ and conformance/metrics/ only",
         ),
         (
             Folder::TopLevel,
             "queue",
             "metrics depth => 0",
             "f.scn:3: `metrics` is a step of conformance/metrics/ only",
+        ),
+        (
+            Folder::TopLevel,
+            "queue",
+            "metrics depth_by_priority => none",
+            "`metrics` is a step of conformance/metrics/ only",
         ),
         // priority/: `aging=`, the priority steps, queues only.
         (
@@ -588,6 +611,12 @@ fn each_folder_keeps_its_options_and_steps() {
         ),
         (
             Folder::Priority,
+            "queue aging=1s",
+            "metrics depth_by_priority => 0:1",
+            "`metrics` is a step of conformance/metrics/ only",
+        ),
+        (
+            Folder::Priority,
             "limiter default_item",
             "when 1",
             "conformance/priority/ takes only `queue [LIMITER] [aging=DUR]` subjects",
@@ -598,7 +627,8 @@ fn each_folder_keeps_its_options_and_steps() {
             "pop",
             "`scheduling_queue` scenarios belong in conformance/scheduling/",
         ),
-        // metrics/: `name=` (required), the metrics step, queues only.
+        // metrics/: `name=` (required), `aging=`, the metrics step and the
+        // priority steps, queues only.
         (
             Folder::Metrics,
             "queue",
@@ -613,21 +643,15 @@ fn each_folder_keeps_its_options_and_steps() {
         ),
         (
             Folder::Metrics,
-            "queue name=q aging=1s",
+            "queue aging=1s",
             "len",
-            "the option `aging=` belongs in conformance/priority/",
-        ),
-        (
-            Folder::Metrics,
-            "queue name=q",
-            "add_with_priority 1 2",
-            "`add_with_priority` is a step of conformance/priority/ only",
+            "needs `name=NAME`",
         ),
         (
             Folder::Metrics,
             "limiter default_item",
             "when 1",
-            "conformance/metrics/ takes only `queue [LIMITER] name=NAME` subjects",
+            "conformance/metrics/ takes only `queue [LIMITER] name=NAME [aging=DUR]` subjects",
         ),
         // scheduling/ knows none of them.
         (
@@ -821,7 +845,37 @@ fn malformed_priority_and_metrics_scenarios_are_rejected() {
             Folder::Metrics,
             "queue name=a speed=1",
             "len",
-            "`speed` is not an option: only `name`",
+            "`speed` is not an option: only `name` and `aging`",
+        ),
+        (
+            Folder::Metrics,
+            "queue name=a aging=0ms",
+            "len",
+            "invalid aging interval",
+        ),
+        (
+            Folder::Metrics,
+            "queue aging=1s name=a aging=2s",
+            "len",
+            "option `aging` is given twice",
+        ),
+        (
+            Folder::Metrics,
+            "queue name=a aging=1s exp(1ms,1s)",
+            "len",
+            "the LIMITER comes first",
+        ),
+        (
+            Folder::Metrics,
+            "queue name=a",
+            "add_with_priority 1 2147483648",
+            "does not fit in 32 bits",
+        ),
+        (
+            Folder::Metrics,
+            "queue name=a",
+            "len_by_priority => 0:1 other:1",
+            "bad priority: `other` is not an integer",
         ),
         (
             Folder::Metrics,
@@ -873,4 +927,198 @@ fn malformed_priority_and_metrics_scenarios_are_rejected() {
             "{folder:?}: {error:?} lacks {message:?}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// The metrics of a queue with priorities (`metrics depth_by_priority`)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn metrics_takes_every_priority_step() {
+    let subject = "queue exp(1ms,1s) aging=1s\n";
+    assert!(PRIORITY_KINDS.contains(subject));
+    for named in [
+        "queue exp(1ms,1s) aging=1s name=p\n",
+        "queue exp(1ms,1s) name=p aging=1s\n",
+    ] {
+        let text = PRIORITY_KINDS.replace(subject, named);
+        let scenarios = parse_file_in(Folder::Metrics, "m.scn", &text)
+            .unwrap_or_else(|e| panic!("`{named}`: {e}"));
+        assert_eq!(run_scenario(&scenarios[0]), Ok(19), "`{named}`");
+    }
+}
+
+const DEPTH_BY_PRIORITY_KINDS: &str = "\
+scenario depth_kinds
+queue exp(1ms,1s) name=depths
+metrics depth_by_priority => none
+add_with_priority 1 -3 => true
+add_batch_with_priority 7 2 3 => 2
+add_after_with_priority 4 5ms 2 => true
+metrics depth_by_priority => 7:2 -3:1
+get_with_priority => 2 7
+add_with_priority 2 9 => true
+metrics depth_by_priority => 7:1 -3:1
+metrics depth => 3
+step 5ms
+done 2 => true
+metrics depth_by_priority => 9:1 7:1 2:1 -3:1
+metrics depth => 4
+get_batch 10 => 2 3 4 1
+metrics depth_by_priority => none
+end
+";
+
+#[test]
+fn depth_by_priority_is_read_and_compared() {
+    right_passes_and_wrong_fails(
+        Folder::Metrics,
+        DEPTH_BY_PRIORITY_KINDS,
+        15,
+        &[
+            (
+                "metrics depth_by_priority => 7:2 -3:1",
+                "metrics depth_by_priority => 7:1 -3:1",
+                "expected 7:1 -3:1, got 7:2 -3:1",
+            ),
+            (
+                "metrics depth_by_priority => 7:1 -3:1",
+                "metrics depth_by_priority => 7:1",
+                "expected 7:1, got 7:1 -3:1",
+            ),
+            (
+                "metrics depth_by_priority => 9:1 7:1 2:1 -3:1",
+                "metrics depth_by_priority => 9:1 7:1 2:1 -2:1",
+                "expected 9:1 7:1 2:1 -2:1, got 9:1 7:1 2:1 -3:1",
+            ),
+            (
+                "metrics depth_by_priority => none\nadd_with_priority",
+                "metrics depth_by_priority => 0:1\nadd_with_priority",
+                "expected 0:1, got none",
+            ),
+            (
+                "get_batch 10 => 2 3 4 1\nmetrics depth_by_priority => none",
+                "get_batch 10 => 2 3 4 1\nmetrics depth_by_priority => -3:1",
+                "expected -3:1, got none",
+            ),
+        ],
+    );
+}
+
+/// `P:1` for each of `priorities`, highest first as given.
+fn ones(priorities: impl Iterator<Item = i32>) -> String {
+    let words: Vec<String> = priorities.map(|p| format!("{p}:1")).collect();
+    words.join(" ")
+}
+
+/// A metrics/ scenario with one key at each priority from 17 down to 1,
+/// then `metrics depth_by_priority => {expected}`.
+fn seventeen_priorities(expected: &str) -> String {
+    let adds: String = (1..=17)
+        .map(|p| format!("add_with_priority {p} {p} => true\n"))
+        .collect();
+    format!("scenario bounded\nqueue name=b\n{adds}metrics depth_by_priority => {expected}\nend\n")
+}
+
+#[test]
+fn depth_by_priority_lists_15_priorities_and_sums_the_rest() {
+    let listed = ones((3..=17).rev());
+    let right = seventeen_priorities(&format!("{listed} other:2"));
+    let scenarios = parse_file_in(Folder::Metrics, "m.scn", &right).expect("well formed");
+    assert_eq!(run_scenario(&scenarios[0]), Ok(18));
+    for (wrong, message) in [
+        (
+            format!("{listed} other:1"),
+            "other:1, got 17:1 16:1 15:1 14:1 13:1 12:1 11:1 10:1 9:1 8:1 7:1 6:1 5:1 4:1 3:1 \
+             other:2",
+        ),
+        (format!("{listed} other:3"), "other:3, got 17:1"),
+        (
+            format!("{} other:3", ones((2..=16).rev())),
+            "expected 16:1 15:1",
+        ),
+    ] {
+        let text = seventeen_priorities(&wrong);
+        let scenarios = parse_file_in(Folder::Metrics, "m.scn", &text).expect("well formed");
+        let failure = run_scenario(&scenarios[0]).expect_err(&wrong);
+        assert!(failure.contains(message), "{failure}");
+    }
+    // Every priority, unbounded, is still what len_by_priority lists.
+    let every = ones((1..=17).rev());
+    let text = right.replace(
+        "metrics depth_by_priority",
+        &format!("len_by_priority => {every}\nmetrics depth_by_priority"),
+    );
+    let scenarios = parse_file_in(Folder::Metrics, "m.scn", &text).expect("well formed");
+    assert_eq!(run_scenario(&scenarios[0]), Ok(19));
+}
+
+#[test]
+fn malformed_depth_by_priority_expectations_are_rejected() {
+    let fifteen = ones((1..=15).rev());
+    let sixteen = ones((0..=15).rev());
+    let fourteen = ones((2..=15).rev());
+    let cases = [
+        ("0:1 5:1".to_owned(), "highest priority first"),
+        ("5:1 5:2".to_owned(), "each once"),
+        ("5:0".to_owned(), "an empty level is never listed"),
+        ("5".to_owned(), "`5` is not a level `P:N`"),
+        ("none 0:1".to_owned(), "`none` is not a level"),
+        ("0:1 none".to_owned(), "`none` is not a level"),
+        ("x:1".to_owned(), "bad priority"),
+        (
+            "other:1".to_owned(),
+            "`other:1` after 0 levels: `other` follows exactly 15",
+        ),
+        (
+            format!("{fourteen} other:1"),
+            "`other:1` after 14 levels: `other` follows exactly 15",
+        ),
+        (
+            format!("{fifteen} other:0"),
+            "`other:0`: `other` is listed only when",
+        ),
+        (
+            format!("{fifteen} other:x"),
+            "`x` is not a non-negative integer",
+        ),
+        (
+            format!("{fifteen} other:-1"),
+            "`-1` is not a non-negative integer",
+        ),
+        (
+            format!("{fifteen} other:1 other:1"),
+            "`other:1`: `other:N` comes last, once",
+        ),
+        (
+            format!("other:1 {fifteen}"),
+            "`other:1`: `other:N` comes last, once",
+        ),
+        (
+            sixteen.clone(),
+            "16 levels: at most 15 priorities are listed",
+        ),
+        (
+            format!("{sixteen} other:1"),
+            "16 levels: at most 15 priorities are listed",
+        ),
+        ("other".to_owned(), "`other` is not a level `P:N`"),
+    ];
+    for (expected, message) in cases {
+        let text =
+            format!("scenario a\nqueue name=a\nmetrics depth_by_priority => {expected}\nend\n");
+        let error = rejected(Folder::Metrics, &text);
+        assert!(
+            error.starts_with("f.scn:3: ") && error.contains(message),
+            "{error:?} lacks {message:?}"
+        );
+    }
+    // A step without `=>` checks nothing, and takes no argument.
+    let unchecked = "scenario a\nqueue name=a\nmetrics depth_by_priority\nend\n";
+    assert!(parse_file_in(Folder::Metrics, "f.scn", unchecked).is_ok());
+    let error = rejected(
+        Folder::Metrics,
+        "scenario a\nqueue name=a\nmetrics depth_by_priority 5 => none\nend\n",
+    );
+    assert!(error.contains("usage is `metrics NAME`"), "{error}");
 }

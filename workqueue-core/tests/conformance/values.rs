@@ -4,6 +4,7 @@
 use crate::model::Value;
 use std::fmt;
 use std::time::Duration;
+use workqueue_core::metrics::MAX_PRIORITY_LABELS;
 use workqueue_core::scheduling::Place;
 
 /// A plain non-negative decimal integer (no sign, no spaces).
@@ -71,6 +72,64 @@ pub fn levels(words: &[&str]) -> Result<Vec<(i32, u64)>, String> {
         levels.push((p, n));
     }
     Ok(levels)
+}
+
+/// The labels of `metrics depth_by_priority => P:N ... [other:N]`: levels
+/// as `len_by_priority` writes them, at most `MAX_PRIORITY_LABELS - 1`
+/// (the priorities `workqueue_depth_by_priority` names), then `other:N`,
+/// the ready keys at every lower priority summed: last, N at least 1, and
+/// only after that many levels (fewer priorities leave nothing to sum).
+pub fn depth_by_priority(words: &[&str]) -> Result<Value, String> {
+    const OTHER: &str = "other:";
+    let listed = MAX_PRIORITY_LABELS - 1;
+    let (numbered, other) = match words.split_last() {
+        Some((last, rest)) if last.starts_with(OTHER) => (rest, Some(*last)),
+        _ => (words, None),
+    };
+    if let Some(word) = numbered.iter().find(|w| w.starts_with(OTHER)) {
+        return Err(format!("`{word}`: `other:N` comes last, once"));
+    }
+    let levels = levels(numbered)?;
+    if levels.len() > listed {
+        return Err(format!(
+            "{} levels: at most {listed} priorities are listed, the rest summed as `other:N`",
+            levels.len()
+        ));
+    }
+    let other = match other {
+        None => None,
+        Some(word) => {
+            let n = unsigned(&word[OTHER.len()..])?;
+            if n == 0 {
+                return Err(format!(
+                    "`{word}`: `other` is listed only when some ready key is beyond the listed priorities"
+                ));
+            }
+            if levels.len() != listed {
+                return Err(format!(
+                    "`{word}` after {} levels: `other` follows exactly {listed}",
+                    levels.len()
+                ));
+            }
+            Some(n)
+        }
+    };
+    Ok(Value::DepthByPriority(levels, other))
+}
+
+/// Shows levels as `len_by_priority` writes them, then `other:N` if any;
+/// `none` when there is nothing.
+fn show_levels(levels: &[(i32, u64)], other: Option<u64>) -> String {
+    let words: Vec<String> = levels
+        .iter()
+        .map(|(p, n)| format!("{p}:{n}"))
+        .chain(other.map(|n| format!("other:{n}")))
+        .collect();
+    if words.is_empty() {
+        "none".to_owned()
+    } else {
+        words.join(" ")
+    }
 }
 
 pub fn place_name(place: Option<Place>) -> &'static str {
@@ -182,11 +241,8 @@ impl fmt::Display for Value {
             Value::Empty => f.write_str("empty"),
             Value::ShutDown => f.write_str("shutdown"),
             Value::Prioritised(key, priority) => write!(f, "{key} {priority}"),
-            Value::Levels(levels) if levels.is_empty() => f.write_str("none"),
-            Value::Levels(levels) => {
-                let words: Vec<String> = levels.iter().map(|(p, n)| format!("{p}:{n}")).collect();
-                f.write_str(&words.join(" "))
-            }
+            Value::Levels(levels) => f.write_str(&show_levels(levels, None)),
+            Value::DepthByPriority(levels, other) => f.write_str(&show_levels(levels, *other)),
             Value::Place(place) => f.write_str(place_name(*place)),
             Value::Closed => f.write_str("closed"),
         }
