@@ -48,9 +48,11 @@ static wq_submissions *ring_new(void) {
     return ring;
 }
 
-/* A queue using `ring`, or NULL (after a failed check). */
-static wq_queue *queue_with_ring(wq_submissions *ring) {
+/* A queue using `ring`, named `name` (NULL: unnamed), or NULL (after a
+   failed check). */
+static wq_queue *queue_with_ring(wq_submissions *ring, const char *name) {
     wq_queue_options options = {0};
+    options.name = name;
     options.submissions = ring;
     wq_queue *q = NULL;
     CHECK_OK(wq_queue_new(&options, &q));
@@ -135,6 +137,8 @@ typedef struct {
     atomic_long handed_out;
     atomic_long results[REFUSED_FULL + 1];
     atomic_int head_start; /* set once the first keys are offered */
+    atomic_int consumed;   /* set once the consumer has returned */
+    long scrapes;
 } ring_run;
 
 /* Keys the producer offers before the consumer starts: with no waiter they
@@ -185,10 +189,28 @@ static void *ring_consume(void *arg) {
     }
 }
 
+/* Scrapes the metrics of every named queue until the consumer returned
+   (each scrape applies the named queue's ring first). */
+static void *ring_scrape(void *arg) {
+    ring_run *r = arg;
+    size_t cap = 1 << 16;
+    char *text = malloc(cap);
+    if (!text) return NULL;
+    while (!atomic_load(&r->consumed)) {
+        size_t len = 0;
+        wq_status status = wq_metrics_prometheus(text, cap, &len);
+        CHECK(status == WQ_STATUS_OK || status == WQ_STATUS_BUFFER_TOO_SMALL);
+        r->scrapes++;
+    }
+    free(text);
+    return NULL;
+}
+
 /* Every key the producer submits (or adds, when the protocol says to call)
    reaches the consumer exactly once, in a queue that ends empty with every
-   published entry applied. */
-static void test_submitted_adds_reach_a_blocked_consumer(void) {
+   published entry applied. A named queue's stamped ring does the same while
+   another thread scrapes the metrics, and its metrics count every key. */
+static void run_ring(const char *name) {
     ring_run *r = calloc(1, sizeof *r);
     r->ring = ring_new();
     if (!r->ring) {
@@ -197,8 +219,16 @@ static void test_submitted_adds_reach_a_blocked_consumer(void) {
         return;
     }
     CHECK(ring_layout_ok(r->ring));
-    r->queue = queue_with_ring(r->ring);
+    r->queue = queue_with_ring(r->ring, name);
     if (!r->queue) {
+        free(r->ring);
+        free(r);
+        return;
+    }
+    if (name && r->ring->stamps == WQ_STAMPS_NONE) {
+        /* No counter stamps here: producers of a named queue call. */
+        CHECK_EQ_U64(atomic_load(ring_waiters(r->ring)), 1);
+        wq_queue_free(r->queue);
         free(r->ring);
         free(r);
         return;
@@ -207,8 +237,10 @@ static void test_submitted_adds_reach_a_blocked_consumer(void) {
     CHECK_EQ_U64(atomic_load(ring_tail(r->ring)), 0);
     CHECK_EQ_U64(atomic_load(ring_head(r->ring)), 0);
     CHECK_EQ_U64(atomic_load(ring_waiters(r->ring)), 0);
+    CHECK_EQ_U64(r->ring->stamps, name ? WQ_STAMPS_TSC : WQ_STAMPS_NONE);
 
-    pthread_t consumer, producer;
+    pthread_t consumer, producer, scraper;
+    if (name) pthread_create(&scraper, NULL, ring_scrape, r);
     pthread_create(&producer, NULL, ring_produce, r);
     while (!atomic_load(&r->head_start)) wq_test_sleep_ms(1);
     /* Alone, the producer fills the ring, calls once it is full (which
@@ -223,6 +255,17 @@ static void test_submitted_adds_reach_a_blocked_consumer(void) {
        done, then the consumer sees the shutdown. */
     CHECK_OK(wq_queue_shutdown_with_drain(r->queue, WQ_WAIT_FOREVER));
     pthread_join(consumer, NULL);
+    atomic_store(&r->consumed, 1);
+    if (name) {
+        pthread_join(scraper, NULL);
+        wq_metrics m;
+        CHECK_OK(wq_queue_metrics(r->queue, &m));
+        CHECK_EQ_U64(m.adds, RING_KEYS);
+        CHECK_EQ_U64(m.queue_duration.count, RING_KEYS);
+        CHECK_EQ_U64(m.work_duration.count, RING_KEYS);
+        CHECK(m.depth == 0);
+        CHECK(r->scrapes > 0);
+    }
 
     CHECK_EQ_U64(atomic_load(&r->handed_out), RING_KEYS);
     for (int key = 0; key < RING_KEYS; key++) {
@@ -252,6 +295,12 @@ static void test_submitted_adds_reach_a_blocked_consumer(void) {
     free(r);
 }
 
+static void test_submitted_adds_reach_a_blocked_consumer(void) { run_ring(NULL); }
+
+static void test_a_named_queues_ring_is_applied_by_scrapes_meanwhile(void) {
+    run_ring("c-ring-scraped");
+}
+
 /* ---- a blocked getter and the flush ------------------------------------- */
 
 typedef struct {
@@ -277,7 +326,7 @@ static void test_flush_wakes_a_blocked_getter(void) {
         CHECK(ring != NULL);
         return;
     }
-    wq_queue *q = queue_with_ring(ring);
+    wq_queue *q = queue_with_ring(ring, NULL);
     if (!q) {
         free(ring);
         return;
@@ -382,6 +431,7 @@ static void test_a_named_queue_takes_stamped_submissions(void) {
 void run_submission_tests(void) {
     RUN_TEST(test_a_named_queue_takes_stamped_submissions);
     RUN_TEST(test_submitted_adds_reach_a_blocked_consumer);
+    RUN_TEST(test_a_named_queues_ring_is_applied_by_scrapes_meanwhile);
     RUN_TEST(test_flush_wakes_a_blocked_getter);
     RUN_TEST(test_submission_arguments);
 }
