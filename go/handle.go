@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // queueHandle owns one wq_queue and decides when it may be freed.
@@ -86,15 +87,29 @@ func newQueueHandle(name string, limiter *cLimiter, clock *ManualClock, aging ti
 	}
 	h := &queueHandle{ptr: ptr, name: name, fd: -1}
 	h.owner = owned(func() { queueFree(ptr) })
-	runtime.AddCleanup(h, func(o *cOwner) { o.release() }, h.owner)
-	if ring != nil {
-		ring.stamped = ring.stampsTSC()
-		h.sub = &submitter{ring: ring}
-		// Producers write into the ring without entering the handle, so
-		// it lives as long as the handle, not just the queue.
-		runtime.AddCleanup(h, freeSubmissionRing, ring.mem)
+	if ring == nil {
+		runtime.AddCleanup(h, func(o *cOwner) { o.release() }, h.owner)
+		return h, nil
 	}
+	ring.stamped = ring.stampsTSC()
+	h.sub = &submitter{ring: ring}
+	// Producers write into the ring without entering the handle, so it
+	// lives as long as the handle, not just the queue. One cleanup frees
+	// both, the queue first: until wq_queue_free returns, a scrape on any
+	// thread may apply a named queue's ring (cleanups run in no set order,
+	// so two could free the ring first).
+	runtime.AddCleanup(h, func(r ringOwner) {
+		r.owner.release()
+		freeSubmissionRing(r.mem)
+	}, ringOwner{owner: h.owner, mem: ring.mem})
 	return h, nil
+}
+
+// ringOwner is what a queue handle's cleanup frees: the queue, then its
+// submission ring.
+type ringOwner struct {
+	owner *cOwner
+	mem   unsafe.Pointer
 }
 
 // enter admits a call; false once the handle is closed.

@@ -171,6 +171,48 @@ func TestLifetimeCloseRacesWithCalls(t *testing.T) {
 	}
 }
 
+// TestLifetimeForgottenNamedQueuesWhileScraping: named queues dropped
+// without Close, with adds still in their submission rings, are collected
+// while another goroutine scrapes the metrics (a scrape applies every
+// named queue's ring): the ring must not be freed before its queue.
+func TestLifetimeForgottenNamedQueuesWhileScraping(t *testing.T) {
+	stop := make(chan struct{})
+	scraped := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				scraped <- n
+				return
+			default:
+				workqueue.PrometheusText()
+				n++
+			}
+		}
+	}()
+	runtime.GC()
+	before := workqueue.LiveNativeObjects()
+	for round := 0; round < 30; round++ {
+		for i := 0; i < 100; i++ {
+			q := workqueue.NewTypedWithConfig(workqueue.TypedQueueConfig[string]{Name: "forgotten-" + strconv.Itoa(i)})
+			q.Add("a")
+			q.Add("b")
+		}
+		runtime.GC()
+	}
+	waitFreed(t, before)
+	close(stop)
+	select {
+	case n := <-scraped:
+		if n == 0 {
+			t.Error("no scrape ran")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a scrape hung (on a freed ring?)")
+	}
+}
+
 func TestVersion(t *testing.T) {
 	major, minor, patch := workqueue.HeaderVersion()
 	want := strconv.Itoa(major) + "." + strconv.Itoa(minor) + "." + strconv.Itoa(patch)
