@@ -75,7 +75,7 @@ func (q *Typed[T]) took(id uint64, getSt status) (next T, ok, shutdown bool) {
 			}
 			return key, true, false
 		}
-		// Another goroutine's Done finished this run already.
+		// Its entry is gone (see getOne).
 	case stShutdown:
 		return next, false, true
 	case stTimeout:

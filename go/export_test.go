@@ -35,5 +35,10 @@ func MaxIdleEntries[T comparable](q *Typed[T]) int { return maxIdle * len(q.ids.
 // submission ring.
 func Submitted[T comparable](q *Typed[T]) uint64 { return q.h.submitted() }
 
+// Stamped reports whether q's adds and dones go through a submission
+// ring stamped with the time-stamp counter (a named queue where the
+// library reads counter values).
+func Stamped[T comparable](q *Typed[T]) bool { return q.h.sub != nil && q.h.sub.ring.stamped }
+
 // RawSubmitted is Submitted for a RawQueue.
 func RawSubmitted(q *RawQueue) uint64 { return q.h.submitted() }

@@ -502,8 +502,9 @@ func (q *Typed[T]) Get() (item T, shutdown bool) {
 	}
 }
 
-// getOne gets an item, waiting up to timeout ns in the library; a run
-// another goroutine's Done already finished is skipped. On a queue that
+// getOne gets an item, waiting up to timeout ns in the library; an id
+// whose entry is gone (only a misplaced Done of this very run, by another
+// goroutine, can drop it first) is skipped. On a queue that
 // feeds a MetricsProvider, a get that does not wait holds the bridge's
 // lock across the call and its record, so no other call's change of the
 // item (an add marking it dirty) can be recorded between the two.
@@ -685,7 +686,7 @@ func (q *Typed[T]) getBatch(ctx context.Context, dst []T, maxItems int, timeout 
 }
 
 // resolve appends the items of ids, in order, skipping ids whose entry is
-// gone (another goroutine's Done finished those runs already).
+// gone (see getOne).
 func (q *Typed[T]) resolve(dst []T, ids []uint64) []T {
 	base := len(dst)
 	dst = slices.Grow(dst, len(ids))

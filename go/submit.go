@@ -33,12 +33,6 @@ func (s *submitter) submit(h *queueHandle, op uint32, key uint64, priority int32
 		return false
 	}
 	r := s.ring
-	// The call's time, read before the ring is taken so that other
-	// producers do not wait for it.
-	var stamp uint64
-	if r.stamped {
-		stamp = tsc.Read()
-	}
 	var tail uint64
 	for spins := 0; ; spins++ {
 		tail = atomic.LoadUint64(r.tail)
@@ -52,6 +46,12 @@ func (s *submitter) submit(h *queueHandle, op uint32, key uint64, priority int32
 	if tail-atomic.LoadUint64(r.head) >= uint64(len(r.entries)) {
 		atomic.StoreUint64(r.tail, tail)
 		return false // the call applies the ring first, making room
+	}
+	// The call's time, read once the ring is taken: stamps then follow
+	// the order of the entries.
+	var stamp uint64
+	if r.stamped {
+		stamp = tsc.Read()
 	}
 	r.entries[tail%uint64(len(r.entries))] = submission{key: key, op: op, priority: priority, stamp: stamp}
 	atomic.StoreUint64(r.tail, tail+1)

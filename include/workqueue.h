@@ -142,7 +142,8 @@
 
 /**
  * `wq_submissions.stamps`: entries' `stamp` is ignored (an unnamed
- * queue).
+ * queue; a named one whose metrics cannot read counter stamps also says
+ * this, and keeps `waiters` at 1 so that producers call).
  */
 #define WQ_STAMPS_NONE 0
 
@@ -658,8 +659,9 @@ typedef void (*wq_dropped_fn)(void *user_data, uint64_t key);
 /**
  * What `wq_worker_run`'s workers did. Every handler run is counted in
  * exactly one field: runs = succeeded + retried + dropped + abandoned.
- * Fields are only ever appended, so those of an older header keep their
- * offsets.
+ * Fields are appended, never moved; a longer struct is written whole, so a
+ * program built against an older header must be rebuilt (before 1.0 the
+ * soname changes with such a version).
  */
 typedef struct {
     /**

@@ -196,12 +196,12 @@ static void *ring_scrape(void *arg) {
     size_t cap = 1 << 16;
     char *text = malloc(cap);
     if (!text) return NULL;
-    while (!atomic_load(&r->consumed)) {
+    do {
         size_t len = 0;
         wq_status status = wq_metrics_prometheus(text, cap, &len);
         CHECK(status == WQ_STATUS_OK || status == WQ_STATUS_BUFFER_TOO_SMALL);
         r->scrapes++;
-    }
+    } while (!atomic_load(&r->consumed));
     free(text);
     return NULL;
 }

@@ -37,7 +37,8 @@ pub const WQ_SUBMIT_ADD: u32 = 1;
 pub const WQ_SUBMIT_DONE: u32 = 2;
 
 /// `wq_submissions.stamps`: entries' `stamp` is ignored (an unnamed
-/// queue).
+/// queue; a named one whose metrics cannot read counter stamps also says
+/// this, and keeps `waiters` at 1 so that producers call).
 pub const WQ_STAMPS_NONE: u32 = 0;
 /// `wq_submissions.stamps`: an entry's `stamp` is the CPU's time-stamp
 /// counter (x86 `RDTSC`) when the call was made (a named queue).

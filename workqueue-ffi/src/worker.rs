@@ -19,8 +19,9 @@ pub type wq_dropped_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, key
 
 /// What `wq_worker_run`'s workers did. Every handler run is counted in
 /// exactly one field: runs = succeeded + retried + dropped + abandoned.
-/// Fields are only ever appended, so those of an older header keep their
-/// offsets.
+/// Fields are appended, never moved; a longer struct is written whole, so a
+/// program built against an older header must be rebuilt (before 1.0 the
+/// soname changes with such a version).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct wq_worker_report {

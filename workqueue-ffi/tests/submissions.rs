@@ -891,6 +891,32 @@ fn a_named_queue_times_submitted_calls_from_their_stamps() {
     assert_eq!(m.unfinished_work_seconds, 0.0, "the done was applied");
 }
 
+/// A re-add while processing whose stamp is older than the get (read
+/// before a get that was applied first) counts from the get, never from
+/// before the processing began.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_stamped_re_add_is_never_timed_from_before_the_get() {
+    let rq = RingQueue::named(c"ring-re-add".as_ptr(), null());
+    let Some(p) = stamped(&rq) else {
+        return;
+    };
+    let q = rq.queue();
+    p.submit_stamped(q, WQ_SUBMIT_ADD, 1, 0, rdtsc()).unwrap();
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(1));
+    // Counter value 0: the machine's boot, far beyond the last bucket.
+    p.submit_stamped(q, WQ_SUBMIT_ADD, 1, 0, 0).unwrap();
+    p.submit_stamped(q, WQ_SUBMIT_DONE, 1, 0, rdtsc()).unwrap();
+    assert_eq!(q.get(WQ_NO_WAIT), Ok(1), "requeued at done");
+    let m = q.metrics();
+    assert_eq!(m.queue_duration.count, 2);
+    assert_eq!(
+        m.queue_duration.buckets.iter().sum::<u64>(),
+        2,
+        "both waits within 10 s"
+    );
+}
+
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn a_scrape_applies_a_named_queues_ring_first() {

@@ -143,7 +143,9 @@ impl KeyMetrics for QueueMetrics {
     fn added(&mut self, stamps: &mut KeyStamps, made_at: Option<TscStamp>) {
         self.adds += 1;
         self.depth += 1;
-        stamps.added = self.clock.time_of(made_at);
+        // A re-add while processing is never before the processing began
+        // (a stamp read before a get that was applied first could be).
+        stamps.added = self.clock.time_of(made_at).max(stamps.started);
     }
 
     fn got(&mut self, stamps: &mut KeyStamps) {

@@ -56,7 +56,9 @@ impl<K: Key> Queue<K> {
     /// Has every scrape of this named queue's metrics ([`snapshot_all`],
     /// [`prometheus_text`]) run `hook` first, so that calls the binding
     /// holds back for a later replay are counted. Set once; false if a hook
-    /// was already set.
+    /// was already set. The queue keeps the hook for its lifetime: a hook
+    /// that holds a clone of the queue keeps it (and its metrics series)
+    /// alive for ever; use the `&Queue` it is given.
     ///
     /// [`snapshot_all`]: crate::metrics::snapshot_all
     /// [`prometheus_text`]: crate::metrics::prometheus_text
