@@ -201,8 +201,8 @@ impl Submissions {
         // The shared counters are read through atomics of the same layout.
         const { assert!(std::mem::align_of::<u64>() == std::mem::align_of::<AtomicU64>()) };
         let named = queue.name().is_some();
-        let stamped = named && queue.metrics_take_tsc_stamps();
-        // SAFETY: the caller passes valid memory no one else uses yet.
+        let stamped = queue.metrics_take_tsc_stamps(); // named, on the counter
+                                                       // SAFETY: the caller passes valid memory no one else uses yet.
         unsafe {
             addr_of_mut!((*ring).tail).write(0);
             addr_of_mut!((*ring).head).write(0);
