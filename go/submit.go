@@ -3,6 +3,7 @@ package workqueue
 import (
 	"sync/atomic"
 
+	"github.com/workqueue-project/workqueue/go/internal/release"
 	"github.com/workqueue-project/workqueue/go/internal/tsc"
 )
 
@@ -44,7 +45,7 @@ func (s *submitter) submit(h *queueHandle, op uint32, key uint64, priority int32
 		}
 	}
 	if tail-atomic.LoadUint64(r.head) >= uint64(len(r.entries)) {
-		atomic.StoreUint64(r.tail, tail)
+		release.StoreUint64(r.tail, tail)
 		return false // the call applies the ring first, making room
 	}
 	// The call's time, read once the ring is taken: stamps then follow
@@ -54,9 +55,13 @@ func (s *submitter) submit(h *queueHandle, op uint32, key uint64, priority int32
 		stamp = tsc.Read()
 	}
 	r.entries[tail%uint64(len(r.entries))] = submission{key: key, op: op, priority: priority, stamp: stamp}
-	atomic.StoreUint64(r.tail, tail+1)
-	// A waiter counted after our first look may have looked at the ring
-	// before we published: apply it now.
+	// Published with a release store, not sync/atomic's XCHG: the CAS
+	// that took the ring already orders the look below after our first
+	// one, and a waiter that reads the ring as taken waits for this store
+	// (see wq_submissions in workqueue.h).
+	release.StoreUint64(r.tail, tail+1)
+	// A waiter counted between our first look and the CAS may have read
+	// the ring before we took it, and sleeps: apply it now.
 	if !s.open(h) && h.enter() {
 		check("wq_queue_flush", queueFlush(h.ptr))
 		h.exit()

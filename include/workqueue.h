@@ -391,8 +391,10 @@ typedef struct {
  * queue. Indexes count entries since the queue was made; entry `i` is
  * `entries[i % WQ_SUBMISSIONS_CAPACITY]`.
  *
- * To submit, the producer (all memory accesses below atomic and
- * sequentially consistent, except the entry's):
+ * To submit, the producer (the accesses to `tail`, `head` and `waiters`
+ * below are atomic and sequentially consistent, except the store that
+ * publishes, which needs only release order: the swap of step 2 is what
+ * orders step 5's read after step 1; the entry is plain memory):
  * 1. if `waiters` is not 0, makes the call instead (the queue counts a
  *    waiter while a call may block on it, while keys may wait for a
  *    delay, and for ever once its fd exists or with priority aging);
@@ -402,8 +404,18 @@ typedef struct {
  * 3. if `t - head` is `WQ_SUBMISSIONS_CAPACITY`, stores `t` back in
  *    `tail` and makes the call instead (the call applies the ring first);
  * 4. writes the entry at `t` (with its `stamp`, see `stamps`), then
- *    stores `t + 1` in `tail`: published;
+ *    stores `t + 1` in `tail` (a release store: on x86 a plain `mov`,
+ *    where a sequentially consistent one is an `xchg` costing a Go
+ *    producer 8 ns): published;
  * 5. reads `waiters` again and, if it is not 0, calls `wq_queue_flush`.
+ *
+ * Why that is enough: a call that may block counts itself in `waiters`
+ * and then reads `tail`. If it reads a value from before a producer's
+ * swap, that swap comes after its count, so the producer's step 5 sees
+ * the count and flushes. If it reads `WQ_SUBMISSIONS_BUSY`, the producer
+ * may have read `waiters` before the count reached it, so the call waits
+ * until the producer has published (or given the ring back) and applies
+ * what it published.
  */
 typedef struct {
     /**

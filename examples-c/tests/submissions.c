@@ -79,7 +79,8 @@ static uint64_t stamp_now(const wq_submissions *ring) {
 
 /* The producer's protocol, step by step as workqueue.h documents it. Every
    access to tail, head and waiters is sequentially consistent (the default
-   of the atomic_* functions). */
+   of the atomic_* functions), but the store that publishes, which needs
+   only release order. */
 static submit_result submit(wq_queue *q, wq_submissions *ring, uint32_t op, uint64_t key,
                             int32_t priority) {
     /* 1. A call may be blocked on the queue: call instead. */
@@ -106,7 +107,7 @@ static submit_result submit(wq_queue *q, wq_submissions *ring, uint32_t op, uint
        then publish it. */
     ring->entries[tail % WQ_SUBMISSIONS_CAPACITY] =
         (wq_submission){.key = key, .op = op, .priority = priority, .stamp = stamp_now(ring)};
-    atomic_store(ring_tail(ring), tail + 1);
+    atomic_store_explicit(ring_tail(ring), tail + 1, memory_order_release);
     /* 5. A getter that counted itself after step 1 may have looked at the
        ring before step 4: apply it now. */
     if (atomic_load(ring_waiters(ring)) != 0) {

@@ -60,8 +60,10 @@ pub struct wq_submission {
 /// queue. Indexes count entries since the queue was made; entry `i` is
 /// `entries[i % WQ_SUBMISSIONS_CAPACITY]`.
 ///
-/// To submit, the producer (all memory accesses below atomic and
-/// sequentially consistent, except the entry's):
+/// To submit, the producer (the accesses to `tail`, `head` and `waiters`
+/// below are atomic and sequentially consistent, except the store that
+/// publishes, which needs only release order: the swap of step 2 is what
+/// orders step 5's read after step 1; the entry is plain memory):
 /// 1. if `waiters` is not 0, makes the call instead (the queue counts a
 ///    waiter while a call may block on it, while keys may wait for a
 ///    delay, and for ever once its fd exists or with priority aging);
@@ -71,8 +73,18 @@ pub struct wq_submission {
 /// 3. if `t - head` is `WQ_SUBMISSIONS_CAPACITY`, stores `t` back in
 ///    `tail` and makes the call instead (the call applies the ring first);
 /// 4. writes the entry at `t` (with its `stamp`, see `stamps`), then
-///    stores `t + 1` in `tail`: published;
+///    stores `t + 1` in `tail` (a release store: on x86 a plain `mov`,
+///    where a sequentially consistent one is an `xchg` costing a Go
+///    producer 8 ns): published;
 /// 5. reads `waiters` again and, if it is not 0, calls `wq_queue_flush`.
+///
+/// Why that is enough: a call that may block counts itself in `waiters`
+/// and then reads `tail`. If it reads a value from before a producer's
+/// swap, that swap comes after its count, so the producer's step 5 sees
+/// the count and flushes. If it reads `WQ_SUBMISSIONS_BUSY`, the producer
+/// may have read `waiters` before the count reached it, so the call waits
+/// until the producer has published (or given the ring back) and applies
+/// what it published.
 #[repr(C)]
 pub struct wq_submissions {
     /// Entries published, plus `WQ_SUBMISSIONS_BUSY` while a producer
@@ -149,6 +161,23 @@ impl Ring {
         self.tail().load(Ordering::SeqCst) & !WQ_SUBMISSIONS_BUSY
     }
 
+    /// Returns once no producer holds the ring that took it before the
+    /// caller's count in `waiters`: such a producer may have read
+    /// `waiters` before the count, and so not flush after publishing (see
+    /// `wq_submissions`). Producers hold the ring for a few instructions;
+    /// one descheduled meanwhile is waited for with yields.
+    fn await_producer(&self) {
+        let mut spins = 0u32;
+        while self.tail().load(Ordering::SeqCst) & WQ_SUBMISSIONS_BUSY != 0 {
+            if spins < AWAIT_SPINS {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
     /// Applies the published entries not applied yet.
     fn apply_published(&self, queue: &Queue<u64>) {
         // Under the queue's lock: appliers take turns, and what one read
@@ -173,6 +202,10 @@ impl Ring {
         });
     }
 }
+
+/// How many times a new waiter spins on a producer holding the ring before
+/// it yields its thread instead (see `Ring::await_producer`).
+const AWAIT_SPINS: u32 = 128;
 
 /// The queue's side of the ring: applies entries, counts waiters.
 pub(crate) struct Submissions {
@@ -251,7 +284,7 @@ impl Submissions {
         let delaying = self.delaying.lock().unwrap_or_else(PoisonError::into_inner);
         if !self.delays_counted.load(Ordering::Relaxed) {
             self.delays_counted.store(true, Ordering::Relaxed);
-            self.waiters().fetch_add(1, Ordering::SeqCst);
+            self.count_waiter();
         }
         self.apply(queue);
         delaying
@@ -272,15 +305,23 @@ impl Submissions {
         }
     }
 
+    /// Counts a waiter, then waits out a producer that may have missed the
+    /// count: from now on every entry published is applied before the
+    /// caller's next look at the ring, or flushed by its producer.
+    fn count_waiter(&self) {
+        self.waiters().fetch_add(1, Ordering::SeqCst);
+        self.ring.await_producer();
+    }
+
     /// Counts a call that may block until the guard is dropped.
     pub(crate) fn wait(&self) -> Waiter<'_> {
-        self.waiters().fetch_add(1, Ordering::SeqCst);
+        self.count_waiter();
         Waiter(self)
     }
 
     /// Counts a waiter for as long as the queue lives (its fd).
     pub(crate) fn wait_forever(&self) {
-        self.waiters().fetch_add(1, Ordering::SeqCst);
+        self.count_waiter();
     }
 }
 

@@ -8,7 +8,10 @@
 use std::collections::HashSet;
 use std::mem::MaybeUninit;
 use std::ptr::{addr_of_mut, null, null_mut};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicU32, AtomicU64,
+    Ordering::{Release, SeqCst},
+};
 use workqueue::*;
 
 /// splitmix64, so a failure reproduces from its seed.
@@ -102,7 +105,7 @@ impl Producer {
         };
         // SAFETY: the producer owns the entry at t until it publishes it.
         unsafe { addr_of_mut!((*self.0).entries[slot]).write(entry) };
-        tail.store(t + 1, SeqCst);
+        tail.store(t + 1, Release);
         true
     }
 }

@@ -5,7 +5,10 @@
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::ptr::{addr_of, addr_of_mut, null, null_mut};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicU64, AtomicUsize,
+    Ordering::{Release, SeqCst},
+};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -267,7 +270,8 @@ impl Producer {
             return Err(Refused::Full);
         }
         self.write_entry(tail, entry);
-        self.tail().store(tail + 1, SeqCst);
+        // Release is all publishing needs (see wq_submissions).
+        self.tail().store(tail + 1, Release);
         Ok(())
     }
 
@@ -689,6 +693,46 @@ fn a_blocked_getter_is_a_waiter_and_a_flush_wakes_it() {
         assert_eq!(getter.join().unwrap(), Err(wq_status::Shutdown));
     }
     assert_eq!(p.waiters(), 0);
+}
+
+#[test]
+fn a_getter_counted_while_a_producer_holds_the_ring_waits_for_its_entry() {
+    let rq = RingQueue::new();
+    let (q, p) = (rq.queue(), rq.producer());
+    // A producer past step 1 (no waiter then) holds the ring.
+    let t = p.try_take().unwrap();
+    let getter = thread::spawn(move || q.get(10_000_000_000));
+    eventually("the getter to count itself", || p.waiters() == 1);
+    thread::sleep(Duration::from_millis(20));
+    assert!(!getter.is_finished(), "the getter returned with no key");
+    // It publishes with a release store, and its step 5 read of waiters
+    // may be satisfied before that store is visible: it sees no waiter
+    // and does not flush. The getter, which saw the ring held, must take
+    // the entry all the same.
+    p.write(
+        t,
+        wq_submission {
+            key: 21,
+            op: WQ_SUBMIT_ADD,
+            priority: 0,
+            stamp: 0,
+        },
+    )
+    .unwrap();
+    assert_eq!(getter.join().unwrap(), Ok(21));
+    assert_eq!(p.waiters(), 0);
+    assert_eq!(p.counts(), (1, 1));
+
+    // The same for a producer that gives the ring back (step 3): the
+    // getter goes back to waiting, and a call wakes it.
+    let t = p.try_take().unwrap();
+    let getter = thread::spawn(move || q.get(10_000_000_000));
+    eventually("the getter to count itself", || p.waiters() == 1);
+    p.tail().store(t, Release);
+    thread::sleep(Duration::from_millis(20));
+    assert!(!getter.is_finished(), "the getter returned with no key");
+    q.add(22);
+    assert_eq!(getter.join().unwrap(), Ok(22));
 }
 
 #[test]
