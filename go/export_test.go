@@ -1,5 +1,7 @@
 package workqueue
 
+import "sync/atomic"
+
 // Internals the external tests look at.
 
 // LiveNativeObjects is the number of native objects not yet freed.
@@ -42,3 +44,23 @@ func Stamped[T comparable](q *Typed[T]) bool { return q.h.sub != nil && q.h.sub.
 
 // RawSubmitted is Submitted for a RawQueue.
 func RawSubmitted(q *RawQueue) uint64 { return q.h.submitted() }
+
+// TakeRing takes q's submission ring as a producer that found no waiter
+// would, and returns what then publishes an add of key through it: with
+// no second look for waiters, as when that look was made before a getter
+// counted itself.
+func TakeRing(q *RawQueue) (publishAdd func(key uint64)) {
+	s := q.h.sub
+	tail, ok := s.take()
+	if !ok {
+		panic("the ring is held by another producer")
+	}
+	return func(key uint64) {
+		if !s.publish(tail, submitAdd, key, 0) {
+			panic("the ring is full")
+		}
+	}
+}
+
+// RingWaiters is the number of waiters the library counts in q's ring.
+func RingWaiters(q *RawQueue) uint32 { return atomic.LoadUint32(q.h.sub.ring.waiters) }

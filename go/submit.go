@@ -33,20 +33,42 @@ func (s *submitter) submit(h *queueHandle, op uint32, key uint64, priority int32
 	if !s.open(h) {
 		return false
 	}
+	tail, ok := s.take()
+	if !ok || !s.publish(tail, op, key, priority) {
+		return false
+	}
+	// A waiter counted between our first look and the CAS may have read
+	// the ring before we took it, and sleeps: apply it now.
+	if !s.open(h) && h.enter() {
+		check("wq_queue_flush", queueFlush(h.ptr))
+		h.exit()
+	}
+	return true
+}
+
+// take takes the ring (sets its BUSY bit) and returns the published count;
+// false when another producer kept it for takeSpins tries. Whoever takes
+// the ring publishes or gives it back at once, and makes no call on the
+// queue meanwhile: a new waiter waits for that (wq_submissions).
+func (s *submitter) take() (tail uint64, ok bool) {
 	r := s.ring
-	var tail uint64
-	for spins := 0; ; spins++ {
+	for spins := 0; spins < takeSpins; spins++ {
 		tail = atomic.LoadUint64(r.tail)
 		if tail&submissionBusy == 0 && atomic.CompareAndSwapUint64(r.tail, tail, tail|submissionBusy) {
-			break
-		}
-		if spins == takeSpins {
-			return false
+			return tail, true
 		}
 	}
+	return 0, false
+}
+
+// publish writes op on key at priority as entry tail of the ring taken by
+// take, and publishes it; false when the ring is full (it is given back
+// unchanged, and the caller's call applies it first, making room).
+func (s *submitter) publish(tail uint64, op uint32, key uint64, priority int32) bool {
+	r := s.ring
 	if tail-atomic.LoadUint64(r.head) >= uint64(len(r.entries)) {
 		release.StoreUint64(r.tail, tail)
-		return false // the call applies the ring first, making room
+		return false
 	}
 	// The call's time, read once the ring is taken: stamps then follow
 	// the order of the entries.
@@ -56,16 +78,10 @@ func (s *submitter) submit(h *queueHandle, op uint32, key uint64, priority int32
 	}
 	r.entries[tail%uint64(len(r.entries))] = submission{key: key, op: op, priority: priority, stamp: stamp}
 	// Published with a release store, not sync/atomic's XCHG: the CAS
-	// that took the ring already orders the look below after our first
-	// one, and a waiter that reads the ring as taken waits for this store
-	// (see wq_submissions in workqueue.h).
+	// that took the ring already orders submit's second look for waiters
+	// after its first one, and a waiter that reads the ring as taken waits
+	// for this store (see wq_submissions in workqueue.h).
 	release.StoreUint64(r.tail, tail+1)
-	// A waiter counted between our first look and the CAS may have read
-	// the ring before we took it, and sleeps: apply it now.
-	if !s.open(h) && h.enter() {
-		check("wq_queue_flush", queueFlush(h.ptr))
-		h.exit()
-	}
 	return true
 }
 

@@ -212,6 +212,44 @@ func wakes[T comparable](t *testing.T, q queueUnderTest[T], key func(int) T) {
 	}
 }
 
+// A getter that counts itself as a waiter while a producer holds the ring
+// must not sleep next to that producer's entry: the producer publishes
+// with a release store and may have looked for waiters before the count
+// reached it, so it flushes nothing; the library makes the getter wait
+// for the entry instead.
+func TestAGetterCountedWhileTheRingIsTakenGetsTheEntry(t *testing.T) {
+	q := workqueue.NewRawQueue()
+	defer q.Close()
+	publishAdd := workqueue.TakeRing(q)
+	got := make(chan uint64, 1)
+	go func() {
+		key, _ := q.Get()
+		got <- key
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for workqueue.RingWaiters(q) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the getter never counted itself as a waiter")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case key := <-got:
+		t.Fatalf("got %d before anything was added", key)
+	case <-time.After(20 * time.Millisecond):
+	}
+	publishAdd(7)
+	select {
+	case key := <-got:
+		if key != 7 {
+			t.Fatalf("got %d, want 7", key)
+		}
+	case <-time.After(5 * time.Second):
+		q.Add(8) // a call: releases the getter, so the test ends
+		t.Fatalf("the getter slept next to the published entry (got %d after a call)", <-got)
+	}
+}
+
 // An add made before a delayed item came due is handed out before it,
 // as with calls, and the queue goes back to submissions afterwards.
 func TestSubmittedAddKeepsItsPlaceBeforeDelayedItems(t *testing.T) {

@@ -402,7 +402,8 @@ typedef struct {
  *    `WQ_SUBMISSIONS_BUSY` to `t | WQ_SUBMISSIONS_BUSY` (if another
  *    producer has it, waits or makes the call instead);
  * 3. if `t - head` is `WQ_SUBMISSIONS_CAPACITY`, stores `t` back in
- *    `tail` and makes the call instead (the call applies the ring first);
+ *    `tail` (release order is enough here too) and makes the call
+ *    instead (the call applies the ring first);
  * 4. writes the entry at `t` (with its `stamp`, see `stamps`), then
  *    stores `t + 1` in `tail` (a release store: on x86 a plain `mov`,
  *    where a sequentially consistent one is an `xchg` costing a Go
@@ -416,6 +417,11 @@ typedef struct {
  * may have read `waiters` before the count reached it, so the call waits
  * until the producer has published (or given the ring back) and applies
  * what it published.
+ *
+ * So a producer holds the ring for steps 2 to 4 only, a few
+ * instructions, and makes no call on the queue while it holds it: calls
+ * that may block wait for it to let go (a producer that never does, or
+ * that calls while holding it, hangs them).
  */
 typedef struct {
     /**

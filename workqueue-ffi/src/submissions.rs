@@ -8,8 +8,10 @@
 //! order, so no call can tell a submitted add or done from one made by a
 //! call at the moment it was published. A call that may block counts
 //! itself in `waiters` before it looks; a producer that sees a waiter
-//! calls the queue instead (or `wq_queue_flush` after publishing), so a
-//! blocked getter is never left asleep next to a published key.
+//! calls the queue instead (or `wq_queue_flush` after publishing), and a
+//! call that counts itself while a producer holds the ring waits for that
+//! producer's entry, so a blocked getter is never left asleep next to a
+//! published key.
 //!
 //! A named queue times its adds and dones for its metrics. Its ring's
 //! entries carry the time-stamp counter's value when the call was made,
@@ -71,7 +73,8 @@ pub struct wq_submission {
 ///    `WQ_SUBMISSIONS_BUSY` to `t | WQ_SUBMISSIONS_BUSY` (if another
 ///    producer has it, waits or makes the call instead);
 /// 3. if `t - head` is `WQ_SUBMISSIONS_CAPACITY`, stores `t` back in
-///    `tail` and makes the call instead (the call applies the ring first);
+///    `tail` (release order is enough here too) and makes the call
+///    instead (the call applies the ring first);
 /// 4. writes the entry at `t` (with its `stamp`, see `stamps`), then
 ///    stores `t + 1` in `tail` (a release store: on x86 a plain `mov`,
 ///    where a sequentially consistent one is an `xchg` costing a Go
@@ -85,6 +88,11 @@ pub struct wq_submission {
 /// may have read `waiters` before the count reached it, so the call waits
 /// until the producer has published (or given the ring back) and applies
 /// what it published.
+///
+/// So a producer holds the ring for steps 2 to 4 only, a few
+/// instructions, and makes no call on the queue while it holds it: calls
+/// that may block wait for it to let go (a producer that never does, or
+/// that calls while holding it, hangs them).
 #[repr(C)]
 pub struct wq_submissions {
     /// Entries published, plus `WQ_SUBMISSIONS_BUSY` while a producer
@@ -150,7 +158,8 @@ impl Ring {
     #[inline]
     fn apply(&self, queue: &Queue<u64>) {
         // Sequentially consistent: a waiter counts itself before it looks,
-        // a producer publishes before it looks for waiters.
+        // a producer takes the ring before it looks for waiters again (and
+        // a waiter that finds the ring taken has awaited its producer).
         if self.published() != self.head().load(Ordering::SeqCst) {
             self.apply_published(queue);
         }
@@ -165,15 +174,19 @@ impl Ring {
     /// caller's count in `waiters`: such a producer may have read
     /// `waiters` before the count, and so not flush after publishing (see
     /// `wq_submissions`). Producers hold the ring for a few instructions;
-    /// one descheduled meanwhile is waited for with yields.
+    /// one descheduled meanwhile is waited for with yields, then with
+    /// short sleeps, so a waiter stuck behind a producer that stopped for
+    /// good does not burn a CPU.
     fn await_producer(&self) {
-        let mut spins = 0u32;
+        let mut tries = 0u32;
         while self.tail().load(Ordering::SeqCst) & WQ_SUBMISSIONS_BUSY != 0 {
-            if spins < AWAIT_SPINS {
-                spins += 1;
+            tries = tries.saturating_add(1);
+            if tries <= AWAIT_SPINS {
                 std::hint::spin_loop();
-            } else {
+            } else if tries <= AWAIT_YIELDS {
                 std::thread::yield_now();
+            } else {
+                std::thread::sleep(AWAIT_SLEEP);
             }
         }
     }
@@ -203,9 +216,13 @@ impl Ring {
     }
 }
 
-/// How many times a new waiter spins on a producer holding the ring before
-/// it yields its thread instead (see `Ring::await_producer`).
+/// How a new waiter waits for a producer holding the ring (see
+/// `Ring::await_producer`): it spins this many times,
 const AWAIT_SPINS: u32 = 128;
+/// then yields its thread until this many tries,
+const AWAIT_YIELDS: u32 = 1024;
+/// then sleeps this long between looks.
+const AWAIT_SLEEP: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// The queue's side of the ring: applies entries, counts waiters.
 pub(crate) struct Submissions {

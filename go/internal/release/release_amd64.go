@@ -7,4 +7,6 @@ package release
 // consistent store is an XCHG that waits for every earlier store to
 // drain (8 ns here). Use it where the stronger order is not needed, as
 // when the submission ring publishes (see the Go package's submit.go).
+//
+//go:noescape
 func StoreUint64(addr *uint64, val uint64)
