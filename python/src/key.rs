@@ -35,10 +35,15 @@ pub enum Key {
     Int(i64),
     /// An `int` above `i64::MAX` (and at most `u64::MAX`).
     BigInt(u64),
-    /// A short `str` (at most [`INLINE`] bytes of UTF-8), stored inline:
-    /// no allocation, no reference count.
+    /// A short `str` of ASCII characters only (at most [`INLINE`] of
+    /// them), stored inline: no allocation, no reference count.
+    ShortAscii(Inline),
+    /// A longer `str` of ASCII characters only.
+    Ascii(Blob),
+    /// A short `str` with other characters (at most [`INLINE`] bytes of
+    /// UTF-8), stored inline.
     ShortStr(Inline),
-    /// A longer `str`, as UTF-8.
+    /// A longer `str` with other characters, as UTF-8.
     Str(Blob),
     /// A `str` holding lone surrogates (not valid UTF-8), encoded with
     /// `surrogatepass`.
@@ -68,8 +73,8 @@ impl Key {
         match self {
             Key::Int(value) => *value as u64,
             Key::BigInt(value) => *value,
-            Key::ShortStr(text) => u64::from(text.hash),
-            Key::Str(text) => text.hash_value(),
+            Key::ShortAscii(text) | Key::ShortStr(text) => u64::from(text.hash),
+            Key::Ascii(text) | Key::Str(text) => text.hash_value(),
             Key::SurrogateStr(text) => text.hash_value() ^ 0x5a5a,
             Key::ShortBytes(bytes) => u64::from(bytes.hash) ^ 0xb7e5,
             Key::Bytes(bytes) => bytes.hash_value() ^ 0xb7e5,
@@ -247,6 +252,8 @@ impl Key {
         Ok(match self {
             Key::Int(value) => value.into_pyobject(py)?.into_any(),
             Key::BigInt(value) => value.into_pyobject(py)?.into_any(),
+            Key::ShortAscii(text) => ascii_to_py(py, text.data())?,
+            Key::Ascii(text) => ascii_to_py(py, text.data())?,
             Key::ShortStr(text) => utf8_to_py(py, text.data())?,
             Key::Str(text) => utf8_to_py(py, text.data())?,
             Key::SurrogateStr(raw) => PyBytes::new(py, raw.data())
@@ -283,6 +290,28 @@ fn utf8_to_py<'py>(py: Python<'py>, utf8: &[u8]) -> PyResult<Bound<'py, PyAny>> 
     unsafe { Bound::from_owned_ptr_or_err(py, text) }
 }
 
+/// A `str` from ASCII text: a compact ASCII string filled with a copy, with
+/// no UTF-8 to decode (decoding was a sixth of a single-key cycle's
+/// instructions, when every key handed out was decoded).
+fn ascii_to_py<'py>(py: Python<'py>, ascii: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: attached; a new string of `ascii.len()` characters up to 127
+    // (one byte each), or null with an exception set.
+    let text = unsafe { ffi::PyUnicode_New(ascii.len() as ffi::Py_ssize_t, 127) };
+    // SAFETY: a new reference, or null with an exception set.
+    let text = unsafe { Bound::from_owned_ptr_or_err(py, text) }?;
+    // SAFETY: the new string has room for exactly `ascii.len()` one-byte
+    // characters (and its terminator, already written), and nobody else
+    // has seen it yet.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            ascii.as_ptr(),
+            ffi::PyUnicode_1BYTE_DATA(text.as_ptr()),
+            ascii.len(),
+        );
+    }
+    Ok(text)
+}
+
 fn int_key(obj: &Bound<'_, PyAny>, arg: &str) -> PyResult<Key> {
     let mut overflow: c_int = 0;
     // SAFETY: `obj` is a live int (or int subclass) and we are attached.
@@ -305,10 +334,19 @@ fn int_key(obj: &Bound<'_, PyAny>, arg: &str) -> PyResult<Key> {
 
 fn str_key(text: &Bound<'_, PyString>) -> PyResult<Key> {
     match text.to_str() {
-        Ok(text) => Ok(match Inline::new(text.as_bytes()) {
-            Some(short) => Key::ShortStr(short),
-            None => Key::Str(Blob::new(text.as_bytes())),
-        }),
+        Ok(utf8_text) => {
+            let utf8 = utf8_text.as_bytes();
+            // As many UTF-8 bytes as characters: every character is ASCII.
+            // SAFETY: `text` is a live str and we are attached.
+            let ascii =
+                utf8.len() as ffi::Py_ssize_t == unsafe { ffi::PyUnicode_GetLength(text.as_ptr()) };
+            Ok(match (Inline::new(utf8), ascii) {
+                (Some(short), true) => Key::ShortAscii(short),
+                (Some(short), false) => Key::ShortStr(short),
+                (None, true) => Key::Ascii(Blob::new(utf8)),
+                (None, false) => Key::Str(Blob::new(utf8)),
+            })
+        }
         Err(_) => {
             // Lone surrogates (e.g. from os.fsdecode): keep them exactly.
             let raw = text.call_method1("encode", ("utf-8", "surrogatepass"))?;

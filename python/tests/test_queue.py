@@ -36,6 +36,8 @@ def new_queue() -> workqueue.Queue[workqueue.Key]:
         -(2**63),
         "",
         "default/web",
+        "\x7f~ascii\x00",
+        "caf\xe9",  # one byte a character in Python, two in UTF-8
         "ünïcødé/😀",
         "\udc80surrogate",
         b"",
